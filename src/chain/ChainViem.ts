@@ -1,0 +1,277 @@
+import { Duration, Effect, Layer, Option, Redacted, Schedule } from "effect"
+import {
+  type Account,
+  type Chain as ViemChain,
+  type Hex,
+  type PublicClient,
+  type Transport,
+  type WalletClient,
+  createPublicClient,
+  createWalletClient,
+  defineChain,
+  http,
+  isHex,
+  parseEventLogs,
+  toFunctionSelector,
+  webSocket
+} from "viem"
+import { privateKeyToAccount } from "viem/accounts"
+import { AppConfig } from "../config.js"
+import { toAddress } from "../domain/Address.js"
+import {
+  type BatchOutcome,
+  Chain,
+  type ChainBinding,
+  type Settlement,
+  type SettlementRequest,
+  contentKeyOf
+} from "../domain/Chain.js"
+import { ChainUnavailable, PaymentNotProven, SettlementRejected } from "../domain/errors.js"
+import { StartupError } from "../platform/StartupError.js"
+import { streamingWalletAbi, yieldVaultAbi } from "./contracts.js"
+import { classify, unavailable } from "./errors.js"
+
+export interface ChainClients {
+  readonly publicClient: PublicClient<Transport, ViemChain>
+  readonly walletClient: WalletClient<Transport, ViemChain, Account>
+  readonly binding: ChainBinding
+  readonly confirmations: number
+  readonly timeout: Duration.Duration
+}
+
+/** Retries transport failures with backoff; a revert is never retried. */
+const retryTransient = <A, E extends { readonly _tag: string }, R>(effect: Effect.Effect<A, E, R>) =>
+  Effect.retry(effect, {
+    schedule: Schedule.exponential(Duration.millis(100), 2).pipe(Schedule.jittered, Schedule.intersect(Schedule.recurs(3))),
+    while: (e) => e._tag === "ChainUnavailable"
+  })
+
+/**
+ * The Chain port over viem clients: shared by the RPC adapter (`ChainViem`) and the in-process one.
+ * Writes are simulated first (reverts come back typed) and serialised: one operator, one nonce sequence.
+ */
+export const makeChain = (clients: ChainClients) =>
+  Effect.gen(function* () {
+    const { binding, confirmations, publicClient, walletClient } = clients
+    const wallet = binding.wallet
+    const vault = binding.vault
+    const sendLock = yield* Effect.makeSemaphore(1)
+
+    const read = <A>(label: string, f: () => Promise<A>): Effect.Effect<A, ChainUnavailable> =>
+      Effect.tryPromise({ try: f, catch: unavailable }).pipe(
+        Effect.timeoutFail({ duration: clients.timeout, onTimeout: () => new ChainUnavailable({ reason: `${label} timed out` }) }),
+        retryTransient,
+        Effect.withSpan(`Chain.${label}`)
+      )
+
+    const toSettlement = (
+      log: { readonly args: { readonly sessionKey: bigint; readonly user: Hex; readonly contentId: Hex; readonly amount: bigint; readonly fromYield: bigint; readonly fromPrincipal: bigint } },
+      receipt: { readonly transactionHash: Hex; readonly blockNumber: bigint; readonly gasUsed: bigint },
+      batchSize: number
+    ): Settlement => ({
+      sessionKey: log.args.sessionKey,
+      user: toAddress(log.args.user),
+      contentKey: log.args.contentId,
+      amount: log.args.amount,
+      fromYield: log.args.fromYield,
+      fromPrincipal: log.args.fromPrincipal,
+      txHash: receipt.transactionHash,
+      blockNumber: receipt.blockNumber,
+      gasUsed: receipt.gasUsed,
+      batchSize
+    })
+
+    /** Simulates, sends and waits for the receipt, holding the operator's nonce sequence throughout. */
+    const send = (
+      label: string,
+      simulate: () => Promise<{ readonly request: Parameters<typeof walletClient.writeContract>[0] }>
+    ) =>
+      Effect.gen(function* () {
+        const { request } = yield* Effect.tryPromise({ try: simulate, catch: classify })
+        const hash = yield* Effect.tryPromise({ try: () => walletClient.writeContract(request), catch: classify })
+        const receipt = yield* Effect.tryPromise({
+          try: () => publicClient.waitForTransactionReceipt({ hash, confirmations, timeout: Duration.toMillis(clients.timeout) }),
+          catch: unavailable
+        })
+        if (receipt.status !== "success") {
+          return yield* new SettlementRejected({ errorName: "TransactionReverted", reason: `transaction ${hash} reverted` })
+        }
+        return receipt
+      }).pipe(sendLock.withPermits(1), Effect.withSpan(`Chain.${label}`))
+
+    const settle = (r: SettlementRequest) =>
+      send("settle", () =>
+        publicClient.simulateContract({
+          account: walletClient.account,
+          address: wallet,
+          abi: streamingWalletAbi,
+          functionName: "settle",
+          args: [r.sessionKey, r.user, contentKeyOf(r.contentId), r.amount]
+        })
+      ).pipe(
+        Effect.flatMap((receipt) => {
+          const logs = parseEventLogs({ abi: streamingWalletAbi, eventName: "SessionSettled", logs: receipt.logs })
+          const log = logs.find((l) => l.args.sessionKey === r.sessionKey)
+          return log
+            ? Effect.succeed(toSettlement(log, receipt, 1))
+            : Effect.fail(new SettlementRejected({ errorName: "MissingEvent", reason: "the receipt has no SessionSettled event" }))
+        })
+      )
+
+    const settleBatch = (requests: ReadonlyArray<SettlementRequest>) =>
+      send("settleBatch", () =>
+        publicClient.simulateContract({
+          account: walletClient.account,
+          address: wallet,
+          abi: streamingWalletAbi,
+          functionName: "settleBatch",
+          args: [requests.map((r) => ({ sessionKey: r.sessionKey, user: r.user, contentId: contentKeyOf(r.contentId), amount: r.amount }))]
+        })
+      ).pipe(
+        Effect.map((receipt): ReadonlyArray<BatchOutcome> => {
+          const settled = parseEventLogs({ abi: streamingWalletAbi, eventName: "SessionSettled", logs: receipt.logs })
+          const rejected = parseEventLogs({ abi: streamingWalletAbi, eventName: "SettlementRejected", logs: receipt.logs })
+          return requests.map((r): BatchOutcome => {
+            const ok = settled.find((l) => l.args.sessionKey === r.sessionKey)
+            if (ok) return { _tag: "Settled", settlement: toSettlement(ok, receipt, settled.length) }
+            const bad = rejected.find((l) => l.args.sessionKey === r.sessionKey)
+            return { _tag: "Rejected", sessionKey: r.sessionKey, errorName: bad ? errorNameOf(bad.args.reason) : "Rejected" }
+          })
+        })
+      )
+
+    const findSettlement = (sessionKey: bigint) =>
+      Effect.gen(function* () {
+        const settled = yield* read("isSettled", () =>
+          publicClient.readContract({ address: wallet, abi: streamingWalletAbi, functionName: "isSettled", args: [sessionKey] })
+        )
+        if (!settled) return Option.none<Settlement>()
+        const logs = yield* read("getContractEvents", () =>
+          publicClient.getContractEvents({
+            address: wallet,
+            abi: streamingWalletAbi,
+            eventName: "SessionSettled",
+            args: { sessionKey },
+            fromBlock: binding.fromBlock,
+            strict: true
+          })
+        )
+        const log = logs[0]
+        if (!log) return Option.none<Settlement>()
+        const receipt = yield* read("getTransactionReceipt", () => publicClient.getTransactionReceipt({ hash: log.transactionHash }))
+        const inTx = parseEventLogs({ abi: streamingWalletAbi, eventName: "SessionSettled", logs: receipt.logs })
+        return Option.some(toSettlement(log, receipt, inTx.length))
+      })
+
+    const verifyPayment = (
+      txHash: Hex,
+      expected: { readonly sessionKey: bigint; readonly user: string; readonly contentId: string; readonly minAmount: bigint }
+    ) =>
+      Effect.gen(function* () {
+        const notProven = (reason: string) => new PaymentNotProven({ txHash, reason })
+        const receipt = yield* Effect.tryPromise({
+          try: () => publicClient.getTransactionReceipt({ hash: txHash }),
+          catch: (e) => (e instanceof Error && /could not be found|not found/i.test(e.message) ? notProven("transaction not found") : unavailable(e))
+        })
+        if (receipt.status !== "success") return yield* notProven("the transaction failed")
+        const logs = parseEventLogs({
+          abi: streamingWalletAbi,
+          eventName: "SessionSettled",
+          logs: receipt.logs.filter((l) => l.address.toLowerCase() === wallet)
+        })
+        const log = logs.find((l) => l.args.sessionKey === expected.sessionKey)
+        if (!log) return yield* notProven("it holds no SessionSettled event for this session")
+        if (log.args.user.toLowerCase() !== expected.user) return yield* notProven("it was paid by another address")
+        if (log.args.contentId !== contentKeyOf(expected.contentId)) return yield* notProven("it paid for other content")
+        if (log.args.amount < expected.minAmount) {
+          return yield* notProven(`it paid ${log.args.amount}, less than the session's cost ${expected.minAmount}`)
+        }
+        const head = yield* read("getBlockNumber", () => publicClient.getBlockNumber({ cacheTime: 0 }))
+        const seen = head - receipt.blockNumber + 1n
+        if (seen < BigInt(confirmations)) return yield* notProven(`it has ${seen} of ${confirmations} confirmations; retry later`)
+        return toSettlement(log, receipt, logs.length)
+      }).pipe(Effect.withSpan("Chain.verifyPayment"))
+
+    return Chain.of({
+      binding,
+      status: Effect.all({
+        chainId: read("getChainId", () => publicClient.getChainId()),
+        blockNumber: read("getBlockNumber", () => publicClient.getBlockNumber({ cacheTime: 0 }))
+      }),
+      balancesOf: (user) =>
+        read("balancesOf", () => publicClient.readContract({ address: vault, abi: yieldVaultAbi, functionName: "balancesOf", args: [user] })).pipe(
+          Effect.map(([yieldBalance, principal]) => ({ yieldBalance, principal }))
+        ),
+      contentListing: (contentId) =>
+        read("contentOf", () =>
+          publicClient.readContract({ address: wallet, abi: streamingWalletAbi, functionName: "contentOf", args: [contentKeyOf(contentId)] })
+        ).pipe(Effect.map(([creator, price, duration, listed]) => ({ creator: toAddress(creator), price, duration, listed }))),
+      settle,
+      settleBatch,
+      findSettlement,
+      verifyPayment
+    })
+  })
+
+/** Selectors of the wallet's and vault's custom errors, for the reasons a batch reports. */
+const errorSelectors: ReadonlyMap<string, string> = (() => {
+  const m = new Map<string, string>()
+  for (const item of [...streamingWalletAbi, ...yieldVaultAbi]) {
+    if (item.type === "error") m.set(toFunctionSelector(`${item.name}(${item.inputs.map((i) => i.type).join(",")})`), item.name)
+  }
+  return m
+})()
+
+
+const errorNameOf = (selector: Hex): string => errorSelectors.get(selector.toLowerCase()) ?? selector
+
+/** The chain over RPC_URL with PRIVATE_KEY as operator (Sepolia, or `npm run chain`). */
+export const ChainViem = Layer.scoped(
+  Chain,
+  Effect.gen(function* () {
+    const config = yield* AppConfig
+    const c = config.chain
+    const need = <A>(o: Option.Option<A>, name: string) =>
+      Option.match(o, { onNone: () => Effect.fail(new StartupError({ reason: `${name} is required when RPC_URL is set` })), onSome: Effect.succeed })
+    const rpcUrl = yield* need(c.rpcUrl, "RPC_URL")
+    const key = yield* need(c.privateKey, "PRIVATE_KEY")
+    const usdc = yield* need(c.usdc, "MOCK_USDC_ADDRESS")
+    const vault = yield* need(c.vault, "YIELD_VAULT_ADDRESS")
+    const wallet = yield* need(c.wallet, "STREAMING_WALLET_ADDRESS")
+    const url = Redacted.value(rpcUrl)
+    const transport = url.startsWith("ws") ? webSocket(url, { timeout: Duration.toMillis(c.timeout) }) : http(url, { timeout: Duration.toMillis(c.timeout), retryCount: 0 })
+    const probe = createPublicClient({ transport })
+    const chainId = yield* Effect.tryPromise({ try: () => probe.getChainId(), catch: unavailable }).pipe(
+      Effect.timeoutFail({ duration: Duration.seconds(10), onTimeout: () => new ChainUnavailable({ reason: "no answer within 10 s" }) }),
+      Effect.mapError((e) => new StartupError({ reason: `RPC_URL: cannot reach the chain (${e.reason})` }))
+    )
+    if (Option.isSome(c.networkId) && c.networkId.value !== chainId) {
+      return yield* new StartupError({ reason: `NETWORK_ID is ${c.networkId.value} but RPC_URL serves chain ${chainId}` })
+    }
+    const chain = defineChain({
+      id: chainId,
+      name: `chain-${chainId}`,
+      nativeCurrency: { name: "Ether", symbol: "ETH", decimals: 18 },
+      rpcUrls: { default: { http: [url] } }
+    })
+    const local = chainId === 31337
+    const publicClient = createPublicClient({ chain, transport, pollingInterval: local ? 50 : 2_000 })
+    const secret = Redacted.value(key)
+    if (!isHex(secret)) return yield* new StartupError({ reason: "PRIVATE_KEY must be 0x followed by 64 hexadecimal digits" })
+    const walletClient = createWalletClient({ chain, transport, account: privateKeyToAccount(secret) })
+    return yield* makeChain({
+      publicClient,
+      walletClient,
+      confirmations: Option.getOrElse(c.confirmations, () => (local ? 1 : 3)),
+      timeout: c.timeout,
+      binding: {
+        chainId,
+        usdc: toAddress(usdc),
+        vault: toAddress(vault),
+        wallet: toAddress(wallet),
+        fromBlock: Option.getOrElse(c.deploymentBlock, () => 0n),
+        kind: "rpc"
+      }
+    })
+  })
+)

@@ -1,0 +1,177 @@
+import { Config, ConfigError, Context, Duration, Effect, Either, Layer, LogLevel, Option, Redacted } from "effect"
+
+/**
+ * Every setting the server reads, through Effect Config (environment, then `.env`).
+ * Secrets stay `Redacted`: printing one shows `<redacted>`.
+ */
+
+/** Like Config.validate, but the failure keeps the variable's name in its path. */
+const check =
+  <A>(name: string, message: string, validation: (a: A) => boolean) =>
+  (self: Config.Config<A>): Config.Config<A> =>
+    Config.mapOrFail(self, (a) => (validation(a) ? Either.right(a) : Either.left(ConfigError.InvalidData([name], message))))
+
+const databaseUrl = Config.redacted("DATABASE_URL").pipe(
+  check("DATABASE_URL", "must be a postgres:// or postgresql:// URL", (url) => {
+      try {
+        const parsed = new URL(Redacted.value(url))
+        return (parsed.protocol === "postgres:" || parsed.protocol === "postgresql:") && parsed.hostname.length > 0
+      } catch {
+        return false
+      }
+  })
+)
+
+const rpcUrl = Config.redacted("RPC_URL").pipe(
+  check("RPC_URL", "must be an http(s):// or ws(s):// URL", (url) => {
+    try {
+      return ["http:", "https:", "ws:", "wss:"].includes(new URL(Redacted.value(url)).protocol)
+    } catch {
+      return false
+    }
+  })
+)
+
+const hexAddress = (name: string) =>
+  Config.string(name).pipe(
+    check(name, "must be 0x followed by 40 hexadecimal digits", (s) => /^0x[0-9a-fA-F]{40}$/.test(s)),
+    Config.map((s) => s.toLowerCase()),
+    Config.option
+  )
+
+const privateKey = Config.redacted("PRIVATE_KEY").pipe(
+  check("PRIVATE_KEY", "must be 0x followed by 64 hexadecimal digits", (k) => /^0x[0-9a-fA-F]{64}$/.test(Redacted.value(k))),
+  Config.option
+)
+
+const positiveInt = (name: string, fallback: number) =>
+  Config.integer(name).pipe(
+    check(name, "must be a positive integer", (n) => n > 0),
+    Config.withDefault(fallback)
+  )
+
+const port = Config.integer("PORT").pipe(
+  check("PORT", "must be an integer from 0 to 65535", (n) => n >= 0 && n <= 65535),
+  Config.withDefault(3001)
+)
+
+const nodeEnv = Config.literal("development", "production", "test")("NODE_ENV").pipe(Config.withDefault("development" as const))
+
+const logLevels: Record<string, LogLevel.LogLevel> = {
+  all: LogLevel.All,
+  trace: LogLevel.Trace,
+  debug: LogLevel.Debug,
+  info: LogLevel.Info,
+  warn: LogLevel.Warning,
+  warning: LogLevel.Warning,
+  error: LogLevel.Error,
+  fatal: LogLevel.Fatal,
+  none: LogLevel.None,
+  off: LogLevel.None,
+  silent: LogLevel.None
+}
+
+const logLevel = Config.string("LOG_LEVEL").pipe(
+  Config.mapOrFail((s) => {
+    const level = logLevels[s.trim().toLowerCase()]
+    return level
+      ? Either.right(level)
+      : Either.left(ConfigError.InvalidData(["LOG_LEVEL"], `must be one of ${Object.keys(logLevels).join(", ")}`))
+  })
+)
+
+const list = (name: string, fallback: string) =>
+  Config.string(name).pipe(
+    Config.withDefault(fallback),
+    Config.map((s) => s.split(",").map((x) => x.trim()).filter((x) => x.length > 0))
+  )
+
+export const AppConfigSchema = Config.all({
+  port,
+  host: Config.string("HOST").pipe(Config.withDefault("0.0.0.0")),
+  nodeEnv,
+  logLevel: logLevel.pipe(Config.withDefault(LogLevel.Info)),
+  database: Config.all({
+    url: databaseUrl.pipe(Config.option),
+    pgliteDataDir: Config.string("PGLITE_DATA_DIR").pipe(Config.option),
+    poolSize: positiveInt("DATABASE_POOL_SIZE", 10),
+    resetOnChainChange: Config.boolean("RESET_ON_CHAIN_CHANGE").pipe(Config.withDefault(false))
+  }),
+  chain: Config.all({
+    rpcUrl: rpcUrl.pipe(Config.option),
+    privateKey,
+    networkId: Config.integer("NETWORK_ID").pipe(Config.option),
+    usdc: hexAddress("MOCK_USDC_ADDRESS"),
+    vault: hexAddress("YIELD_VAULT_ADDRESS"),
+    wallet: hexAddress("STREAMING_WALLET_ADDRESS"),
+    deploymentBlock: Config.string("DEPLOYMENT_BLOCK").pipe(
+      check("DEPLOYMENT_BLOCK", "must be a block number", (s) => /^[0-9]+$/.test(s)),
+      Config.map(BigInt),
+      Config.option
+    ),
+    confirmations: Config.option(positiveInt("CONFIRMATIONS", 1)),
+    timeout: Config.duration("CHAIN_TIMEOUT").pipe(Config.withDefault(Duration.seconds(30)))
+  }),
+  settlement: Config.all({
+    batch: Config.literal("on", "off")("SETTLEMENT_BATCH").pipe(Config.withDefault("on" as const)),
+    batchWindow: Config.duration("SETTLEMENT_BATCH_WINDOW").pipe(Config.withDefault(Duration.millis(20))),
+    maxBatchSize: positiveInt("SETTLEMENT_MAX_BATCH", 100),
+    reconcileEvery: Config.duration("RECONCILE_INTERVAL").pipe(Config.withDefault(Duration.seconds(15))),
+    sessionMaxIdle: Config.duration("SESSION_MAX_IDLE").pipe(Config.withDefault(Duration.hours(6)))
+  }),
+  security: Config.all({
+    jwtSecret: Config.redacted("JWT_SECRET").pipe(Config.option),
+    authRequired: Config.boolean("AUTH_REQUIRED").pipe(Config.option),
+    siweDomain: Config.string("SIWE_DOMAIN").pipe(Config.option),
+    corsOrigin: list("CORS_ORIGIN", "http://localhost:3000"),
+    rateLimitWindowMs: positiveInt("RATE_LIMIT_WINDOW_MS", 900_000),
+    rateLimitMaxRequests: Config.integer("RATE_LIMIT_MAX_REQUESTS").pipe(
+      check("RATE_LIMIT_MAX_REQUESTS", "must be a non-negative integer (0 turns rate limiting off)", (n) => n >= 0),
+      Config.withDefault(100)
+    ),
+    redisUrl: Config.redacted("REDIS_URL").pipe(Config.option),
+    enableHelmet: Config.boolean("ENABLE_HELMET").pipe(Config.withDefault(true)),
+    enableCompression: Config.boolean("ENABLE_COMPRESSION").pipe(Config.withDefault(true)),
+    bodyLimitBytes: positiveInt("BODY_LIMIT_BYTES", 64 * 1024),
+    requestTimeout: Config.duration("REQUEST_TIMEOUT").pipe(Config.withDefault(Duration.seconds(30)))
+  }),
+  enableMetrics: Config.boolean("ENABLE_METRICS").pipe(Config.withDefault(true))
+})
+
+export type AppConfigShape = Config.Config.Success<typeof AppConfigSchema>
+
+export class AppConfig extends Context.Tag("payg/AppConfig")<AppConfig, AppConfigShape>() {
+  static readonly layer = Layer.effect(AppConfig, AppConfigSchema)
+  /** For tests: the defaults with overrides, without touching the environment. */
+  static readonly make = (f: (c: AppConfigShape) => AppConfigShape = (c) => c) =>
+    Layer.effect(AppConfig, Effect.map(AppConfigSchema, f))
+}
+
+/** Auth is required in production unless AUTH_REQUIRED says otherwise. */
+export const authRequired = (c: AppConfigShape): boolean =>
+  Option.getOrElse(c.security.authRequired, () => c.nodeEnv === "production")
+
+/** One line per bad setting, naming the variable, never its value. */
+export const describeConfigError = (error: ConfigError.ConfigError): string => {
+  const lines: Array<string> = []
+  const walk = (e: ConfigError.ConfigError): void => {
+    switch (e._op) {
+      case "And":
+      case "Or":
+        walk(e.left)
+        walk(e.right)
+        return
+      case "InvalidData":
+      case "MissingData":
+      case "SourceUnavailable":
+      case "Unsupported":
+        lines.push(`${e.path.join(".") || "configuration"}: ${e.message}`)
+        return
+    }
+  }
+  walk(error)
+  return [...new Set(lines)].join("; ")
+}
+
+export const isConfigError = (u: unknown): u is ConfigError.ConfigError => ConfigError.isConfigError(u)
+

@@ -1,0 +1,18 @@
+import { Migrator } from "@effect/sql"
+import { Effect } from "effect"
+import migration0001 from "./migrations/0001_init.js"
+
+/** Static imports (not the file system): PgMigrator.fromFileSystem cannot load .ts under vitest. */
+const migrations = {
+  "0001_init": migration0001
+}
+
+export const runMigrations = Migrator.make({})({
+  loader: Migrator.fromRecord(migrations),
+  table: "payg_migrations"
+}).pipe(
+  Effect.tap((applied) =>
+    applied.length > 0 ? Effect.logInfo("database migrated", { applied: applied.map(([id, name]) => `${id}_${name}`) }) : Effect.void
+  ),
+  Effect.withSpan("Database.migrate")
+)

@@ -1,0 +1,92 @@
+import { Context, Effect, Option } from "effect"
+import { keccak256, toBytes } from "viem"
+import type { Address } from "./Address.js"
+import type { ChainUnavailable, PaymentNotProven, SettlementRejected } from "./errors.js"
+
+/** Where the backend settles: recorded in the database so a deployment is never mixed with another. */
+export interface ChainBinding {
+  readonly chainId: number
+  readonly usdc: Address
+  readonly vault: Address
+  readonly wallet: Address
+  /** First block worth scanning for the wallet's events (its deployment block). */
+  readonly fromBlock: bigint
+  /** "in-process" (new at every start) or "rpc". */
+  readonly kind: "in-process" | "rpc"
+}
+
+export interface ChainStatus {
+  readonly chainId: number
+  readonly blockNumber: bigint
+}
+
+export interface VaultBalances {
+  readonly yieldBalance: bigint
+  readonly principal: bigint
+}
+
+export interface ContentListing {
+  readonly listed: boolean
+  readonly price: bigint
+  readonly duration: bigint
+  readonly creator: Address
+}
+
+export interface SettlementRequest {
+  /** Assigned once per session by the database; the contract refuses a second settlement of a key. */
+  readonly sessionKey: bigint
+  readonly user: Address
+  /** Catalogue id; the on-chain id is keccak256 of its UTF-8 bytes. */
+  readonly contentId: string
+  readonly amount: bigint
+}
+
+/** A `SessionSettled` event as found in a receipt or in the logs. */
+export interface Settlement {
+  readonly sessionKey: bigint
+  readonly user: Address
+  readonly contentKey: `0x${string}`
+  readonly amount: bigint
+  readonly fromYield: bigint
+  readonly fromPrincipal: bigint
+  readonly txHash: `0x${string}`
+  readonly blockNumber: bigint
+  /** Gas used by the whole transaction that carried the settlement. */
+  readonly gasUsed: bigint
+  /** How many settlements that transaction carried. */
+  readonly batchSize: number
+}
+
+export type BatchOutcome =
+  | { readonly _tag: "Settled"; readonly settlement: Settlement }
+  | { readonly _tag: "Rejected"; readonly sessionKey: bigint; readonly errorName: string }
+
+/**
+ * The backend's only door to the chain (DESIGN.md section 3). Adapters: `ChainViem` (RPC_URL) and
+ * `ChainInProcess` (Hardhat's in-process chain, deployed and funded at start).
+ */
+export class Chain extends Context.Tag("payg/Chain")<
+  Chain,
+  {
+    readonly binding: ChainBinding
+    readonly status: Effect.Effect<ChainStatus, ChainUnavailable>
+    readonly balancesOf: (user: Address) => Effect.Effect<VaultBalances, ChainUnavailable>
+    readonly contentListing: (contentId: string) => Effect.Effect<ContentListing, ChainUnavailable>
+    /** Sends one settlement and waits for its receipt. */
+    readonly settle: (request: SettlementRequest) => Effect.Effect<Settlement, ChainUnavailable | SettlementRejected>
+    /** Sends many settlements in one transaction; each entry succeeds or is rejected on its own. */
+    readonly settleBatch: (
+      requests: ReadonlyArray<SettlementRequest>
+    ) => Effect.Effect<ReadonlyArray<BatchOutcome>, ChainUnavailable | SettlementRejected>
+    /** The settlement already on chain for a key, if any. */
+    readonly findSettlement: (sessionKey: bigint) => Effect.Effect<Option.Option<Settlement>, ChainUnavailable>
+    /** Checks that a user-sent transaction settled this session for at least `minAmount`. */
+    readonly verifyPayment: (
+      txHash: `0x${string}`,
+      expected: { readonly sessionKey: bigint; readonly user: Address; readonly contentId: string; readonly minAmount: bigint }
+    ) => Effect.Effect<Settlement, ChainUnavailable | PaymentNotProven>
+  }
+>() {}
+
+/** The on-chain content id: keccak256 of the catalogue id's UTF-8 bytes, the same for every adapter. */
+export const contentKeyOf = (contentId: string): `0x${string}` => keccak256(toBytes(contentId))

@@ -1,0 +1,90 @@
+import { Schema } from "effect"
+
+/** Domain failures. They know nothing of HTTP; the API layer maps each to a status. */
+
+export class ContentNotFound extends Schema.TaggedError<ContentNotFound>()("ContentNotFound", {
+  contentId: Schema.String
+}) {
+  override get message(): string {
+    return `content '${this.contentId}' was not found or is not active`
+  }
+}
+
+export class ContentNotSellable extends Schema.TaggedError<ContentNotSellable>()("ContentNotSellable", {
+  contentId: Schema.String,
+  reason: Schema.String
+}) {
+  override get message(): string {
+    return `content '${this.contentId}' cannot be sold: ${this.reason}`
+  }
+}
+
+export class SessionNotFound extends Schema.TaggedError<SessionNotFound>()("SessionNotFound", {
+  sessionId: Schema.String
+}) {
+  override get message(): string {
+    return `session '${this.sessionId}' was not found`
+  }
+}
+
+export class NotSessionOwner extends Schema.TaggedError<NotSessionOwner>()("NotSessionOwner", {
+  sessionId: Schema.String
+}) {
+  override get message(): string {
+    return `session '${this.sessionId}' belongs to another address`
+  }
+}
+
+export class SessionAlreadyOpen extends Schema.TaggedError<SessionAlreadyOpen>()("SessionAlreadyOpen", {
+  contentId: Schema.String
+}) {
+  override get message(): string {
+    return `this address already has an active or paused session for '${this.contentId}'`
+  }
+}
+
+export class InsufficientBalance extends Schema.TaggedError<InsufficientBalance>()("InsufficientBalance", {
+  required: Schema.BigIntFromSelf,
+  spendable: Schema.BigIntFromSelf
+}) {
+  override get message(): string {
+    return `insufficient balance: the session may cost up to ${this.required} but only ${this.spendable} is spendable (vault balance less the estimated cost of open sessions)`
+  }
+}
+
+export class PaymentNotProven extends Schema.TaggedError<PaymentNotProven>()("PaymentNotProven", {
+  txHash: Schema.String,
+  reason: Schema.String
+}) {
+  override get message(): string {
+    return `transaction ${this.txHash} does not prove payment for this session: ${this.reason}`
+  }
+}
+
+/** The chain could not be reached or did not answer in time: transient, worth retrying. */
+export class ChainUnavailable extends Schema.TaggedError<ChainUnavailable>()("ChainUnavailable", {
+  reason: Schema.String
+}) {
+  override get message(): string {
+    return `the blockchain is unavailable: ${this.reason}`
+  }
+}
+
+/** The chain refused a settlement (a revert): permanent for that request, never retried as is. */
+export class SettlementRejected extends Schema.TaggedError<SettlementRejected>()("SettlementRejected", {
+  errorName: Schema.String,
+  reason: Schema.String
+}) {
+  override get message(): string {
+    return `the settlement was rejected on chain: ${this.errorName}${this.reason ? ` (${this.reason})` : ""}`
+  }
+}
+
+/** The database could not be reached: transient. */
+export class DatabaseUnavailable extends Schema.TaggedError<DatabaseUnavailable>()("DatabaseUnavailable", {
+  reason: Schema.String
+}) {
+  override get message(): string {
+    return `the database is unavailable: ${this.reason}`
+  }
+}

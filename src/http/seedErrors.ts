@@ -1,0 +1,76 @@
+import { HttpApp, type HttpServerRequest, HttpServerResponse } from "@effect/platform"
+import { Clock, Effect } from "effect"
+import { seedError, statusLabel } from "./errors.js"
+
+/**
+ * Guarantees that every error response, wherever it comes from (a handler, the request decoder,
+ * the router, a defect), has the seed's body `{ error, message, statusCode, timestamp }`, and that
+ * nothing internal (a stack, a schema dump, a cause) reaches the client.
+ */
+
+const decoder = new TextDecoder()
+
+const readJson = (response: HttpServerResponse.HttpServerResponse): unknown => {
+  if (response.body._tag !== "Uint8Array") return undefined
+  try {
+    return JSON.parse(decoder.decode(response.body.body))
+  } catch {
+    return undefined
+  }
+}
+
+const isRecord = (u: unknown): u is Record<string, unknown> => typeof u === "object" && u !== null && !Array.isArray(u)
+
+/** Turns a schema failure's message into one line a client can act on, without internals. */
+const describeDecodeError = (body: Record<string, unknown>): string => {
+  const issues = Array.isArray(body.issues) ? body.issues : []
+  const parts = issues.flatMap((issue: unknown) => {
+    if (!isRecord(issue)) return []
+    const path = Array.isArray(issue.path) && issue.path.length > 0 ? issue.path.map(String).join(".") : undefined
+    const message = typeof issue.message === "string" ? issue.message.split("\n")[0] : "is invalid"
+    return [path ? `${path}: ${message}` : message]
+  })
+  const unique = [...new Set(parts)].slice(0, 5)
+  return unique.length > 0 ? `invalid request: ${unique.join("; ")}` : "invalid request"
+}
+
+const respond = (status: number, message: string, headers?: HttpServerResponse.HttpServerResponse["headers"]) =>
+  Effect.map(Clock.currentTimeMillis, (now) =>
+    HttpServerResponse.unsafeJson(seedError(status, message, now), { status, ...(headers ? { headers } : {}) })
+  )
+
+const defaultMessage = (status: number): string => {
+  switch (status) {
+    case 404:
+      return "no such route"
+    case 405:
+      return "method not allowed"
+    case 500:
+      return "an unexpected error occurred"
+    default:
+      return statusLabel(status).toLowerCase()
+  }
+}
+
+const normalize = (request: HttpServerRequest.HttpServerRequest, response: HttpServerResponse.HttpServerResponse) => {
+  if (response.status < 400) return Effect.succeed(response)
+  const body = readJson(response)
+  if (isRecord(body) && typeof body.error === "string" && typeof body.statusCode === "number" && typeof body.message === "string") {
+    return Effect.succeed(response)
+  }
+  if (isRecord(body) && body._tag === "HttpApiDecodeError") {
+    return respond(400, describeDecodeError(body), response.headers)
+  }
+  if (response.status === 404 && body === undefined) {
+    return respond(404, `no route for ${request.method} ${request.url.split("?")[0] ?? "/"}`, response.headers)
+  }
+  return respond(response.status, defaultMessage(response.status), response.headers)
+}
+
+/**
+ * Installs the rewrite as a pre-response handler: the server renders failures (an unknown route,
+ * an unreadable body, a defect) into responses before any middleware sees them, and this handler is
+ * the last step before a response is written.
+ */
+export const seedErrors = <E, R>(app: HttpApp.Default<E, R>): HttpApp.Default<E, R> =>
+  Effect.zipRight(HttpApp.appendPreResponseHandler(normalize), app)

@@ -1,0 +1,24 @@
+import { PlatformConfigProvider } from "@effect/platform"
+import { NodeContext, NodeRuntime } from "@effect/platform-node"
+import { Console, Effect, Layer } from "effect"
+import { makeAppLive } from "./AppLive.js"
+import { ChainLive } from "./chain/ChainLive.js"
+import { AppConfig } from "./config.js"
+import { HttpAppLive, NodeServerLive, withLogAddress } from "./http/Server.js"
+import { LoggingLive } from "./platform/Logging.js"
+import { startupFailureLine } from "./platform/StartupError.js"
+
+const ConfigLive = AppConfig.layer.pipe(Layer.provide(PlatformConfigProvider.layerDotEnvAdd(".env")), Layer.provide(NodeContext.layer))
+
+const MainLive = HttpAppLive.pipe(
+  withLogAddress,
+  Layer.provide(NodeServerLive),
+  Layer.provide(makeAppLive(ChainLive)),
+  Layer.provide(LoggingLive),
+  Layer.provide(ConfigLive)
+)
+
+Layer.launch(MainLive).pipe(
+  Effect.tapErrorCause((cause) => Console.error(startupFailureLine(cause))),
+  NodeRuntime.runMain({ disableErrorReporting: true, disablePrettyLogger: true })
+)

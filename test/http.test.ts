@@ -1,0 +1,64 @@
+import { HttpClient, HttpClientRequest } from "@effect/platform"
+import { describe, expect, it } from "@effect/vitest"
+import { Effect } from "effect"
+import { TestApp, apiClient } from "./support/app.js"
+
+const seedError = {
+  error: expect.any(String),
+  message: expect.any(String),
+  statusCode: expect.any(Number),
+  timestamp: expect.stringMatching(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/)
+}
+
+describe("HTTP foundation", () => {
+  it.layer(TestApp(), { timeout: 120_000 })((it) => {
+    it.effect("GET /health answers healthy", () =>
+      Effect.gen(function* () {
+        const client = yield* apiClient
+        const health = yield* client.system.health()
+        expect(health.status).toBe("healthy")
+        expect(health.environment).toBe("test")
+      }))
+
+    it.effect("GET /api/status reports the chain and the database", () =>
+      Effect.gen(function* () {
+        const client = yield* apiClient
+        const status = yield* client.system.status()
+        expect(status.status).toBe("operational")
+        expect(status.network.chainId).toBe(31337)
+        expect(status.network.blockNumber).toBeGreaterThan(0)
+        expect(status.database.reachable).toBe(true)
+      }))
+
+    it.effect("an unknown route is a 404 in the seed's error format", () =>
+      Effect.gen(function* () {
+        const http = yield* HttpClient.HttpClient
+        const res = yield* http.get("/api/nope")
+        expect(res.status).toBe(404)
+        const body = yield* res.json
+        expect(body).toEqual({ ...seedError, error: "Not Found", statusCode: 404 })
+      }))
+
+    it.effect("malformed JSON is a 400 in the seed's error format, never the raw decode error", () =>
+      Effect.gen(function* () {
+        const http = yield* HttpClient.HttpClient
+        const res = yield* http.execute(
+          HttpClientRequest.post("/api/session/start").pipe(HttpClientRequest.bodyText('{"userAddress": ', "application/json"))
+        )
+        expect(res.status).toBe(400)
+        const body = yield* res.json
+        expect(body).toEqual({ ...seedError, error: "Bad Request", statusCode: 400 })
+        expect(JSON.stringify(body)).not.toMatch(/_tag|issues|HttpApiDecodeError/)
+      }))
+
+    it.effect("the OpenAPI document and the docs page are served", () =>
+      Effect.gen(function* () {
+        const http = yield* HttpClient.HttpClient
+        const spec = yield* Effect.flatMap(http.get("/openapi.json"), (r) => r.json)
+        expect(spec).toMatchObject({ openapi: expect.stringMatching(/^3\./), paths: expect.objectContaining({ "/health": expect.anything() }) })
+        const docs = yield* http.get("/docs")
+        expect(docs.status).toBe(200)
+        expect(yield* docs.text).toMatch(/swagger/i)
+      }))
+  })
+})

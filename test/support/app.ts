@@ -1,0 +1,42 @@
+import { HttpApiClient, HttpClient } from "@effect/platform"
+import { NodeHttpServer } from "@effect/platform-node"
+import { ConfigProvider, Effect, Layer, Option } from "effect"
+import { PaygApi } from "../../src/Api.js"
+import { makeAppLive } from "../../src/AppLive.js"
+import { ChainDevLive, ChainFromDev } from "../../src/chain/ChainInProcess.js"
+import { AppConfig } from "../../src/config.js"
+import { HttpAppLive } from "../../src/http/Server.js"
+import { freshDatabaseUrl } from "./database.js"
+
+/** Configuration for a test: the given variables only, never the process environment. */
+export const configFrom = (vars: Record<string, string>) =>
+  AppConfig.layer.pipe(Layer.provide(Layer.setConfigProvider(ConfigProvider.fromMap(new Map(Object.entries(vars))))))
+
+/** A fresh database (PostgreSQL when TEST_DATABASE_URL is set, else PGlite) for the config. */
+export const testConfig = (vars: Record<string, string> = {}) =>
+  Layer.unwrapScoped(
+    Effect.map(freshDatabaseUrl, (url) =>
+      configFrom({
+        NODE_ENV: "test",
+        LOG_LEVEL: "warn",
+        RATE_LIMIT_MAX_REQUESTS: "0",
+        ...Option.match(url, { onNone: () => ({}), onSome: (u) => ({ DATABASE_URL: u }) }),
+        ...vars
+      })
+    )
+  )
+
+/**
+ * The real API served on a random local port over the real database and a fresh in-process chain
+ * (contracts deployed, demo catalogue listed, demo viewers funded). Provides an HttpClient aimed at
+ * it, the ChainDev handle and everything the app itself provides.
+ */
+export const TestApp = (vars: Record<string, string> = {}) => {
+  const app = makeAppLive(ChainFromDev).pipe(Layer.provideMerge(ChainDevLive({ demo: true })))
+  return HttpAppLive.pipe(Layer.provideMerge(NodeHttpServer.layerTest), Layer.provideMerge(app), Layer.provideMerge(testConfig(vars)))
+}
+
+/** The typed client of the whole API, over the test server. */
+export const apiClient = HttpApiClient.make(PaygApi)
+
+export const rawClient = HttpClient.HttpClient
