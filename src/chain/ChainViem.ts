@@ -202,6 +202,10 @@ export const makeChain = (clients: ChainClients) =>
         read("balancesOf", () => publicClient.readContract({ address: vault, abi: yieldVaultAbi, functionName: "balancesOf", args: [user] })).pipe(
           Effect.map(([yieldBalance, principal]) => ({ yieldBalance, principal }))
         ),
+      spendAllowance: (user) =>
+        read("spendAllowance", () =>
+          publicClient.readContract({ address: vault, abi: yieldVaultAbi, functionName: "spendAllowance", args: [user, wallet] })
+        ),
       contentListing: (contentId) =>
         read("contentOf", () =>
           publicClient.readContract({ address: wallet, abi: streamingWalletAbi, functionName: "contentOf", args: [contentKeyOf(contentId)] })

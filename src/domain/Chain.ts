@@ -71,6 +71,8 @@ export class Chain extends Context.Tag("payg/Chain")<
     readonly binding: ChainBinding
     readonly status: Effect.Effect<ChainStatus, ChainUnavailable>
     readonly balancesOf: (user: Address) => Effect.Effect<VaultBalances, ChainUnavailable>
+    /** How much the user has consented to let the StreamingWallet spend from the vault. */
+    readonly spendAllowance: (user: Address) => Effect.Effect<bigint, ChainUnavailable>
     readonly contentListing: (contentId: string) => Effect.Effect<ContentListing, ChainUnavailable>
     /** Sends one settlement and waits for its receipt. */
     readonly settle: (request: SettlementRequest) => Effect.Effect<Settlement, ChainUnavailable | SettlementRejected>

@@ -6,6 +6,7 @@ import { makeAppLive } from "../../src/AppLive.js"
 import { ChainDevLive, ChainFromDev } from "../../src/chain/ChainInProcess.js"
 import { AppConfig } from "../../src/config.js"
 import { HttpAppLive } from "../../src/http/Server.js"
+import { TimeTravelLive } from "./clock.js"
 import { freshDatabaseUrl } from "./database.js"
 
 /** Configuration for a test: the given variables only, never the process environment. */
@@ -29,11 +30,16 @@ export const testConfig = (vars: Record<string, string> = {}) =>
 /**
  * The real API served on a random local port over the real database and a fresh in-process chain
  * (contracts deployed, demo catalogue listed, demo viewers funded). Provides an HttpClient aimed at
- * it, the ChainDev handle and everything the app itself provides.
+ * it, the ChainDev handle, TimeTravel (the app's Clock, shiftable) and everything the app provides.
  */
 export const TestApp = (vars: Record<string, string> = {}) => {
   const app = makeAppLive(ChainFromDev).pipe(Layer.provideMerge(ChainDevLive({ demo: true })))
-  return HttpAppLive.pipe(Layer.provideMerge(NodeHttpServer.layerTest), Layer.provideMerge(app), Layer.provideMerge(testConfig(vars)))
+  return HttpAppLive.pipe(
+    Layer.provideMerge(NodeHttpServer.layerTest),
+    Layer.provideMerge(app),
+    Layer.provideMerge(testConfig(vars)),
+    Layer.provideMerge(TimeTravelLive)
+  )
 }
 
 /** The typed client of the whole API, over the test server. */

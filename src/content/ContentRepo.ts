@@ -1,0 +1,82 @@
+import { SqlClient } from "@effect/sql"
+import { Context, Effect, Layer, Option } from "effect"
+import type { ContentItem } from "../domain/Content.js"
+import { ContentId } from "../domain/Content.js"
+import type { DatabaseUnavailable } from "../domain/errors.js"
+import { orUnavailable } from "../db/errors.js"
+
+interface ContentRow {
+  readonly id: string
+  readonly contentId: string
+  readonly title: string
+  readonly description: string
+  readonly fullPrice: string
+  readonly totalDuration: number
+  readonly category: string
+  readonly thumbnailUrl: string | null
+  readonly isActive: boolean
+  readonly creatorAddress: string
+  readonly createdAt: Date
+}
+
+export const toContentItem = (r: ContentRow): ContentItem => ({
+  id: r.id,
+  contentId: ContentId.make(r.contentId),
+  title: r.title,
+  description: r.description,
+  fullPrice: BigInt(r.fullPrice),
+  totalDuration: r.totalDuration,
+  category: r.category,
+  thumbnailUrl: r.thumbnailUrl,
+  isActive: r.isActive,
+  creatorAddress: r.creatorAddress,
+  createdAt: r.createdAt
+})
+
+export interface ListOptions {
+  readonly category?: string | undefined
+  readonly limit: number
+  /**
+   * Exclusive: the row `id` of the last item of the previous page. The position (created_at, id) is read
+   * from that row inside the query, so it is exact to the microsecond (a JS Date would truncate it) and a
+   * page boundary never repeats or skips an item. An id that names no row yields an empty page.
+   */
+  readonly afterId?: string | undefined
+}
+
+/** The catalogue port. */
+export class ContentRepo extends Context.Tag("payg/ContentRepo")<
+  ContentRepo,
+  {
+    /** Any item by its catalogue id, active or not. */
+    readonly findByContentId: (contentId: string) => Effect.Effect<Option.Option<ContentItem>, DatabaseUnavailable>
+    /** Active items, oldest first, keyset-paginated. */
+    readonly listActive: (options: ListOptions) => Effect.Effect<ReadonlyArray<ContentItem>, DatabaseUnavailable>
+  }
+>() {}
+
+export const ContentRepoPg = Layer.effect(
+  ContentRepo,
+  Effect.gen(function* () {
+    const sql = yield* SqlClient.SqlClient
+    const columns = sql`
+      id, content_id AS "contentId", title, description, full_price::text AS "fullPrice",
+      total_duration AS "totalDuration", category, thumbnail_url AS "thumbnailUrl",
+      is_active AS "isActive", creator_address AS "creatorAddress", created_at AS "createdAt"`
+    return ContentRepo.of({
+      findByContentId: (contentId) =>
+        sql<ContentRow>`SELECT ${columns} FROM content WHERE content_id = ${contentId}`.pipe(
+          Effect.map((rows) => Option.map(Option.fromNullable(rows[0]), toContentItem)),
+          orUnavailable
+        ),
+      listActive: ({ afterId, category, limit }) =>
+        sql<ContentRow>`
+          SELECT ${columns} FROM content
+          WHERE is_active
+            ${category !== undefined ? sql`AND category = ${category}` : sql``}
+            ${afterId !== undefined ? sql`AND (created_at, id) > (SELECT p.created_at, p.id FROM content p WHERE p.id = ${afterId})` : sql``}
+          ORDER BY created_at, id
+          LIMIT ${limit}`.pipe(Effect.map((rows) => rows.map(toContentItem)), orUnavailable)
+    })
+  })
+)

@@ -1,0 +1,182 @@
+import { HttpApiEndpoint, HttpApiGroup, OpenApi } from "@effect/platform"
+import { Schema } from "effect"
+import { AddressFromString } from "../domain/Address.js"
+import { ContentId } from "../domain/Content.js"
+import { AmountString } from "../domain/Money.js"
+import { SessionId, SessionStatus } from "../domain/Session.js"
+import {
+  BadRequestError,
+  ConflictError,
+  ForbiddenError,
+  NotFoundError,
+  ServiceUnavailableError,
+  UnauthorizedError
+} from "../http/errors.js"
+import { Envelope } from "../http/envelope.js"
+
+const strict = { parseOptions: { onExcessProperty: "error" } } as const
+
+const TxHash = Schema.TemplateLiteral(Schema.Literal("0x"), Schema.String).pipe(
+  Schema.pattern(/^0x[0-9a-fA-F]{64}$/, { message: () => "must be 0x followed by 64 hexadecimal digits" })
+)
+
+export const StartRequest = Schema.Struct({ userAddress: AddressFromString, contentId: ContentId }).annotations(strict)
+export const SessionRef = Schema.Struct({ sessionId: SessionId, userAddress: AddressFromString }).annotations(strict)
+export const StopRequest = Schema.Struct({
+  sessionId: SessionId,
+  userAddress: AddressFromString,
+  txHash: Schema.optional(TxHash).annotations({ description: "The viewer's own payForSession transaction, when they paid themselves" })
+}).annotations(strict)
+
+const ContentSummary = Schema.Struct({
+  id: Schema.String,
+  title: Schema.String,
+  fullPrice: AmountString,
+  totalDuration: Schema.Int
+})
+const ContentBrief = Schema.Struct({ id: Schema.String, title: Schema.String })
+
+export const Payment = Schema.Struct({
+  fromYield: AmountString,
+  fromPrincipal: AmountString,
+  txHash: Schema.String,
+  blockNumber: Schema.Number,
+  gasUsed: Schema.String.annotations({ description: "Gas used by the whole transaction" }),
+  batchSize: Schema.Int.annotations({ description: "How many sessions that transaction settled (settleBatch)" })
+})
+
+export const Started = Schema.Struct({
+  sessionId: SessionId,
+  status: Schema.Literal("active"),
+  startTime: Schema.String,
+  estimatedCost: AmountString,
+  content: ContentSummary,
+  settlementKey: Schema.String.annotations({ description: "The on-chain key of this session's settlement (for payForSession)" })
+})
+
+export const Paused = Schema.Struct({
+  sessionId: SessionId,
+  status: Schema.Literal("paused"),
+  pausedAt: Schema.String,
+  activeDuration: Schema.Int,
+  currentCost: AmountString
+})
+
+export const Resumed = Schema.Struct({
+  sessionId: SessionId,
+  status: Schema.Literal("active"),
+  resumedAt: Schema.String,
+  totalPausedDuration: Schema.Int
+})
+
+const stopFields = {
+  sessionId: SessionId,
+  endTime: Schema.String,
+  totalDuration: Schema.Int,
+  activeDuration: Schema.Int,
+  finalCost: AmountString
+}
+
+/** 200: the session is over (paid, nothing to pay, or the payment failed for good). */
+export const Stopped = Schema.Struct({
+  ...stopFields,
+  status: Schema.Literal("completed", "cancelled", "failed"),
+  payment: Schema.NullOr(Payment),
+  failureReason: Schema.NullOr(Schema.String)
+})
+
+/** 202: stopped and priced; the payment is in flight and the reconciler will finish it. */
+export const Settling = Schema.Struct({
+  ...stopFields,
+  status: Schema.Literal("settling"),
+  payment: Schema.Null
+})
+
+export const SessionDetail = Schema.Struct({
+  sessionId: SessionId,
+  status: SessionStatus,
+  startTime: Schema.String,
+  endTime: Schema.NullOr(Schema.String),
+  totalDuration: Schema.Int,
+  activeDuration: Schema.Int,
+  pausedDuration: Schema.Int,
+  currentCost: AmountString,
+  finalCost: Schema.NullOr(AmountString),
+  settlementKey: Schema.String,
+  content: ContentSummary,
+  payment: Schema.NullOr(Payment),
+  failureReason: Schema.NullOr(Schema.String)
+})
+
+export const ActiveItem = Schema.Struct({
+  sessionId: SessionId,
+  status: SessionStatus,
+  startTime: Schema.String,
+  content: ContentBrief
+})
+
+export const HistoryItem = Schema.Struct({
+  sessionId: SessionId,
+  status: SessionStatus,
+  startTime: Schema.String,
+  endTime: Schema.NullOr(Schema.String),
+  totalDuration: Schema.Int,
+  finalCost: Schema.NullOr(AmountString),
+  content: ContentBrief
+})
+
+const UserPath = Schema.Struct({ userAddress: AddressFromString })
+
+export const HistoryQuery = Schema.Struct({
+  limit: Schema.optional(
+    Schema.NumberFromString.pipe(Schema.int(), Schema.between(1, 100, { message: () => "limit must be an integer from 1 to 100" }))
+  ),
+  cursor: Schema.optional(Schema.String.pipe(Schema.pattern(/^[A-Za-z0-9_-]{1,200}$/, { message: () => "cursor is not valid" })))
+})
+
+export class SessionApi extends HttpApiGroup.make("session")
+  .add(
+    HttpApiEndpoint.post("start", "/api/session/start")
+      .setPayload(StartRequest)
+      .addSuccess(Envelope(Started), { status: 201 })
+      .annotate(OpenApi.Description, "Start watching: 400 bad input or insufficient spendable balance, 404 unknown content, 409 already open")
+  )
+  .add(HttpApiEndpoint.post("pause", "/api/session/pause").setPayload(SessionRef).addSuccess(Envelope(Paused)))
+  .add(HttpApiEndpoint.post("resume", "/api/session/resume").setPayload(SessionRef).addSuccess(Envelope(Resumed)))
+  .add(
+    HttpApiEndpoint.post("stop", "/api/session/stop")
+      .setPayload(StopRequest)
+      .addSuccess(Envelope(Stopped))
+      .addSuccess(Envelope(Settling), { status: 202 })
+      .annotate(OpenApi.Description, "Stop and pay for the active seconds. 200 when finished, 202 while the payment is still settling")
+  )
+  .add(
+    HttpApiEndpoint.get("active", "/api/session/user/:userAddress/active").setPath(UserPath).addSuccess(Envelope(Schema.Array(ActiveItem)))
+  )
+  .add(
+    HttpApiEndpoint.get("history", "/api/session/user/:userAddress/history")
+      .setPath(UserPath)
+      .setUrlParams(HistoryQuery)
+      .addSuccess(
+        Schema.Struct({
+          success: Schema.Literal(true),
+          data: Schema.Array(HistoryItem),
+          nextCursor: Schema.NullOr(Schema.String).annotations({ description: "Pass as `cursor` for the next (older) page; null at the end" }),
+          timestamp: Schema.String
+        })
+      )
+  )
+  .add(
+    HttpApiEndpoint.get("get", "/api/session/:sessionId")
+      .setPath(Schema.Struct({ sessionId: SessionId }))
+      .setUrlParams(Schema.Struct({ userAddress: AddressFromString }))
+      .addSuccess(Envelope(SessionDetail))
+  )
+  .addError(BadRequestError)
+  .addError(UnauthorizedError)
+  .addError(ForbiddenError)
+  .addError(NotFoundError)
+  .addError(ConflictError)
+  .addError(ServiceUnavailableError)
+  .annotate(OpenApi.Description, "Streaming sessions: start, pause, resume, stop (and pay), read") {}
+

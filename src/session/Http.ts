@@ -1,0 +1,94 @@
+import { HttpApiBuilder } from "@effect/platform"
+import { Clock, Effect, Option } from "effect"
+import { PaygApi } from "../Api.js"
+import { actsFor } from "../auth/Ownership.js"
+import { BadRequest } from "../http/errors.js"
+import { ok } from "../http/envelope.js"
+import { httpErrors } from "../http/mapErrors.js"
+import { Sessions } from "./Sessions.js"
+import * as View from "./views.js"
+
+export const SessionHttp = HttpApiBuilder.group(PaygApi, "session", (handlers) =>
+  Effect.gen(function* () {
+    const sessions = yield* Sessions
+    const now = Clock.currentTimeMillis
+    return handlers
+      .handle("start", ({ payload }) =>
+        Effect.gen(function* () {
+          yield* actsFor(payload.userAddress)
+          const { content, session } = yield* sessions.start(payload.userAddress, payload.contentId)
+          return yield* ok({
+            sessionId: session.id,
+            status: "active" as const,
+            startTime: new Date(session.clock.startedAt).toISOString(),
+            estimatedCost: content.fullPrice,
+            content: View.contentSummary(session),
+            settlementKey: session.settlementKey.toString()
+          })
+        }).pipe(httpErrors)
+      )
+      .handle("pause", ({ payload }) =>
+        Effect.gen(function* () {
+          yield* actsFor(payload.userAddress)
+          const s = yield* sessions.pause(payload.sessionId, { _tag: "User", address: payload.userAddress })
+          const t = View.timing(s, s.clock.segmentStartedAt)
+          return yield* ok({
+            sessionId: s.id,
+            status: "paused" as const,
+            pausedAt: new Date(s.clock.segmentStartedAt).toISOString(),
+            activeDuration: t.activeDuration,
+            currentCost: t.currentCost
+          })
+        }).pipe(httpErrors)
+      )
+      .handle("resume", ({ payload }) =>
+        Effect.gen(function* () {
+          yield* actsFor(payload.userAddress)
+          const s = yield* sessions.resume(payload.sessionId, { _tag: "User", address: payload.userAddress })
+          return yield* ok({
+            sessionId: s.id,
+            status: "active" as const,
+            resumedAt: new Date(s.clock.segmentStartedAt).toISOString(),
+            totalPausedDuration: Math.floor(s.clock.pausedMs / 1000)
+          })
+        }).pipe(httpErrors)
+      )
+      .handle("stop", ({ payload }) =>
+        Effect.gen(function* () {
+          yield* actsFor(payload.userAddress)
+          const s = yield* sessions.stop(payload.sessionId, { _tag: "User", address: payload.userAddress }, Option.fromNullable(payload.txHash))
+          const view = View.stopped(s)
+          // 202 while the payment is still in flight, 200 once the session is over
+          return view.status === "settling" ? yield* ok(view) : yield* ok(view)
+        }).pipe(httpErrors)
+      )
+      .handle("get", ({ path, urlParams }) =>
+        Effect.gen(function* () {
+          yield* actsFor(urlParams.userAddress)
+          const s = yield* sessions.get(path.sessionId, { _tag: "User", address: urlParams.userAddress })
+          return yield* ok(View.detail(s, yield* now))
+        }).pipe(httpErrors)
+      )
+      .handle("active", ({ path }) =>
+        Effect.gen(function* () {
+          yield* actsFor(path.userAddress)
+          const list = yield* sessions.active(path.userAddress)
+          return yield* ok(list.map(View.activeItem))
+        }).pipe(httpErrors)
+      )
+      .handle("history", ({ path, urlParams }) =>
+        Effect.gen(function* () {
+          yield* actsFor(path.userAddress)
+          const limit = urlParams.limit ?? 50
+          const before = urlParams.cursor === undefined ? Option.none() : View.decodeCursor(urlParams.cursor)
+          if (urlParams.cursor !== undefined && Option.isNone(before)) return yield* new BadRequest({ message: "cursor is not valid" })
+          const page = yield* sessions.history(path.userAddress, limit + 1, before)
+          const at = yield* now
+          const items = page.slice(0, limit)
+          const last = items[items.length - 1]
+          const body = yield* ok(items.map((s) => View.historyItem(s, at)))
+          return { ...body, nextCursor: page.length > limit && last ? View.encodeCursor(last) : null }
+        }).pipe(httpErrors)
+      )
+  })
+)

@@ -1,0 +1,317 @@
+import { SqlClient } from "@effect/sql"
+import type { SqlError } from "@effect/sql/SqlError"
+import { Context, Effect, Layer, Option } from "effect"
+import { type Address, toAddress } from "../domain/Address.js"
+import type { SessionClock, SessionId, SessionStatus } from "../domain/Session.js"
+import { SessionId as SessionIdSchema } from "../domain/Session.js"
+import { DatabaseUnavailable, SessionAlreadyOpen } from "../domain/errors.js"
+import { orUnavailable } from "../db/errors.js"
+
+/** A session as stored, with the title of its content and its settlement (if any). */
+export interface SessionRecord {
+  readonly id: SessionId
+  readonly settlementKey: bigint
+  readonly userAddress: Address
+  readonly contentId: string
+  readonly contentTitle: string
+  readonly fullPrice: bigint
+  readonly totalDuration: number
+  readonly clock: SessionClock
+  readonly billedSeconds: number | null
+  readonly finalCost: bigint | null
+  readonly failureReason: string | null
+  readonly updatedAt: number
+  readonly settlement: Option.Option<SettlementRecord>
+}
+
+export interface SettlementRecord {
+  readonly sessionId: SessionId
+  readonly settlementKey: bigint
+  readonly userAddress: Address
+  readonly contentId: string
+  readonly amount: bigint
+  readonly mode: "operator" | "user"
+  readonly userTxHash: string | null
+  readonly status: "PENDING" | "CONFIRMED" | "FAILED"
+  readonly attempts: number
+  readonly txHash: string | null
+  readonly blockNumber: bigint | null
+  readonly gasUsed: bigint | null
+  readonly batchSize: number | null
+  readonly fromYield: bigint | null
+  readonly fromPrincipal: bigint | null
+  readonly failureReason: string | null
+  readonly createdAt: number
+}
+
+export interface NewSession {
+  readonly id: SessionId
+  readonly userAddress: Address
+  readonly contentId: string
+  readonly fullPrice: bigint
+  readonly totalDuration: number
+  readonly clock: SessionClock
+}
+
+export interface ConfirmedPayment {
+  readonly txHash: string
+  readonly blockNumber: bigint
+  readonly gasUsed: bigint
+  readonly batchSize: number
+  readonly fromYield: bigint
+  readonly fromPrincipal: bigint
+}
+
+export interface HistoryCursor {
+  readonly startedAt: number
+  readonly id: string
+}
+
+/** The sessions port: every read and write of sessions and their settlements (the outbox). */
+export class SessionRepo extends Context.Tag("payg/SessionRepo")<
+  SessionRepo,
+  {
+    readonly insert: (s: NewSession) => Effect.Effect<SessionRecord, SessionAlreadyOpen | DatabaseUnavailable>
+    readonly find: (id: string) => Effect.Effect<Option.Option<SessionRecord>, DatabaseUnavailable>
+    /** Reads and row-locks a session: call inside a transaction. */
+    readonly lock: (id: string) => Effect.Effect<Option.Option<SessionRecord>, DatabaseUnavailable>
+    /** Serialises every balance-changing operation of one user for the rest of the transaction. */
+    readonly lockUser: (user: Address) => Effect.Effect<void, DatabaseUnavailable>
+    readonly saveClock: (
+      id: SessionId,
+      clock: SessionClock,
+      now: number,
+      extra?: { readonly billedSeconds?: number; readonly finalCost?: bigint; readonly failureReason?: string }
+    ) => Effect.Effect<void, DatabaseUnavailable>
+    /** The estimated cost (full price) of the user's ACTIVE and PAUSED sessions, plus what is SETTLING. */
+    readonly reservedFor: (user: Address) => Effect.Effect<bigint, DatabaseUnavailable>
+    readonly listOpen: (user: Address) => Effect.Effect<ReadonlyArray<SessionRecord>, DatabaseUnavailable>
+    readonly history: (
+      user: Address,
+      limit: number,
+      before: Option.Option<HistoryCursor>
+    ) => Effect.Effect<ReadonlyArray<SessionRecord>, DatabaseUnavailable>
+    /** Open sessions whose last change is older than `before` (the sweeper's work). */
+    readonly idleOpen: (before: number, limit: number) => Effect.Effect<ReadonlyArray<SessionRecord>, DatabaseUnavailable>
+    readonly insertSettlement: (s: {
+      readonly sessionId: SessionId
+      readonly settlementKey: bigint
+      readonly userAddress: Address
+      readonly contentId: string
+      readonly amount: bigint
+      readonly mode: "operator" | "user"
+      readonly userTxHash: string | null
+      readonly now: number
+    }) => Effect.Effect<void, DatabaseUnavailable>
+    /** PENDING settlements last touched before `before`, oldest first. */
+    readonly pendingSettlements: (before: number, limit: number) => Effect.Effect<ReadonlyArray<SettlementRecord>, DatabaseUnavailable>
+    readonly touchSettlement: (sessionId: SessionId, now: number) => Effect.Effect<void, DatabaseUnavailable>
+    /** PENDING -> CONFIRMED and SETTLING -> COMPLETED, once; false when it was no longer pending. */
+    readonly confirm: (sessionId: SessionId, payment: ConfirmedPayment, now: number) => Effect.Effect<boolean, DatabaseUnavailable>
+    /** PENDING -> FAILED and SETTLING -> FAILED, once. */
+    readonly fail: (sessionId: SessionId, reason: string, now: number) => Effect.Effect<boolean, DatabaseUnavailable>
+  }
+>() {}
+
+interface Row {
+  readonly id: string
+  readonly settlementKey: string
+  readonly userAddress: string
+  readonly contentId: string
+  readonly contentTitle: string
+  readonly status: SessionStatus
+  readonly fullPrice: string
+  readonly totalDuration: number
+  readonly startedAt: Date
+  readonly activeMs: string
+  readonly pausedMs: string
+  readonly segmentStartedAt: Date
+  readonly endedAt: Date | null
+  readonly billedSeconds: number | null
+  readonly finalCost: string | null
+  readonly failureReason: string | null
+  readonly updatedAt: Date
+  readonly sMode: "operator" | "user" | null
+  readonly sAmount: string | null
+  readonly sUserTxHash: string | null
+  readonly sStatus: "PENDING" | "CONFIRMED" | "FAILED" | null
+  readonly sAttempts: number | null
+  readonly sTxHash: string | null
+  readonly sBlockNumber: string | null
+  readonly sGasUsed: string | null
+  readonly sBatchSize: number | null
+  readonly sFromYield: string | null
+  readonly sFromPrincipal: string | null
+  readonly sFailureReason: string | null
+  readonly sCreatedAt: Date | null
+}
+
+const big = (s: string | null): bigint | null => (s === null ? null : BigInt(s))
+
+const toRecord = (r: Row): SessionRecord => {
+  const id = SessionIdSchema.make(r.id)
+  const settlementKey = BigInt(r.settlementKey)
+  const userAddress = toAddress(r.userAddress)
+  return {
+    id,
+    settlementKey,
+    userAddress,
+    contentId: r.contentId,
+    contentTitle: r.contentTitle,
+    fullPrice: BigInt(r.fullPrice),
+    totalDuration: r.totalDuration,
+    clock: {
+      status: r.status,
+      startedAt: r.startedAt.getTime(),
+      activeMs: Number(r.activeMs),
+      pausedMs: Number(r.pausedMs),
+      segmentStartedAt: r.segmentStartedAt.getTime(),
+      endedAt: r.endedAt?.getTime() ?? null
+    },
+    billedSeconds: r.billedSeconds,
+    finalCost: big(r.finalCost),
+    failureReason: r.failureReason,
+    updatedAt: r.updatedAt.getTime(),
+    settlement:
+      r.sStatus === null || r.sMode === null || r.sAmount === null
+        ? Option.none()
+        : Option.some({
+            sessionId: id,
+            settlementKey,
+            userAddress,
+            contentId: r.contentId,
+            amount: BigInt(r.sAmount),
+            mode: r.sMode,
+            userTxHash: r.sUserTxHash,
+            status: r.sStatus,
+            attempts: r.sAttempts ?? 0,
+            txHash: r.sTxHash,
+            blockNumber: big(r.sBlockNumber),
+            gasUsed: big(r.sGasUsed),
+            batchSize: r.sBatchSize,
+            fromYield: big(r.sFromYield),
+            fromPrincipal: big(r.sFromPrincipal),
+            failureReason: r.sFailureReason,
+            createdAt: r.sCreatedAt?.getTime() ?? 0
+          })
+  }
+}
+
+const isUniqueViolation = (e: SqlError): boolean =>
+  typeof e.cause === "object" && e.cause !== null && "code" in e.cause && e.cause.code === "23505"
+
+export const SessionRepoPg = Layer.effect(
+  SessionRepo,
+  Effect.gen(function* () {
+    const sql = yield* SqlClient.SqlClient
+    const select = sql`
+      SELECT s.id, s.settlement_key::text AS "settlementKey", s.user_address AS "userAddress", s.content_id AS "contentId",
+             c.title AS "contentTitle", s.status, s.full_price::text AS "fullPrice", s.total_duration AS "totalDuration",
+             s.started_at AS "startedAt", s.active_ms::text AS "activeMs", s.paused_ms::text AS "pausedMs",
+             s.segment_started_at AS "segmentStartedAt", s.ended_at AS "endedAt", s.billed_seconds AS "billedSeconds",
+             s.final_cost::text AS "finalCost", s.failure_reason AS "failureReason", s.updated_at AS "updatedAt",
+             t.mode AS "sMode", t.amount::text AS "sAmount", t.user_tx_hash AS "sUserTxHash", t.status AS "sStatus",
+             t.attempts AS "sAttempts", t.tx_hash AS "sTxHash", t.block_number::text AS "sBlockNumber",
+             t.gas_used::text AS "sGasUsed", t.batch_size AS "sBatchSize", t.from_yield::text AS "sFromYield",
+             t.from_principal::text AS "sFromPrincipal", t.failure_reason AS "sFailureReason", t.created_at AS "sCreatedAt"
+      FROM sessions s
+      JOIN content c ON c.content_id = s.content_id
+      LEFT JOIN settlements t ON t.session_id = s.id`
+    const one = (rows: ReadonlyArray<Row>) => Option.map(Option.fromNullable(rows[0]), toRecord)
+    const ts = (ms: number) => new Date(ms)
+
+    const find = (id: string) => sql<Row>`${select} WHERE s.id = ${id}`.pipe(Effect.map(one), orUnavailable)
+
+    return SessionRepo.of({
+      insert: (s) =>
+        sql`
+          INSERT INTO sessions (id, user_address, content_id, status, full_price, total_duration, started_at,
+                                active_ms, paused_ms, segment_started_at, updated_at)
+          VALUES (${s.id}, ${s.userAddress}, ${s.contentId}, ${s.clock.status}, ${s.fullPrice.toString()}, ${s.totalDuration},
+                  ${ts(s.clock.startedAt)}, ${s.clock.activeMs}, ${s.clock.pausedMs}, ${ts(s.clock.segmentStartedAt)},
+                  ${ts(s.clock.startedAt)})`.pipe(
+          Effect.catchIf(isUniqueViolation, () => Effect.fail(new SessionAlreadyOpen({ contentId: s.contentId }))),
+          Effect.flatMap(() => sql<Row>`${select} WHERE s.id = ${s.id}`),
+          Effect.map(one),
+          Effect.flatMap(Option.match({ onNone: () => Effect.die("inserted session vanished"), onSome: Effect.succeed })),
+          Effect.catchTag("SqlError", (e) => orUnavailable(Effect.fail(e)))
+        ),
+      find,
+      lock: (id) => sql<Row>`${select} WHERE s.id = ${id} FOR UPDATE OF s`.pipe(Effect.map(one), orUnavailable),
+      lockUser: (user) => sql`SELECT pg_advisory_xact_lock(hashtextextended(${user}, 7))`.pipe(Effect.asVoid, orUnavailable),
+      saveClock: (id, c, now, extra) =>
+        sql`
+          UPDATE sessions SET status = ${c.status}, active_ms = ${c.activeMs}, paused_ms = ${c.pausedMs},
+                 segment_started_at = ${ts(c.segmentStartedAt)}, ended_at = ${c.endedAt === null ? null : ts(c.endedAt)},
+                 billed_seconds = COALESCE(${extra?.billedSeconds ?? null}, billed_seconds),
+                 final_cost = COALESCE(${extra?.finalCost?.toString() ?? null}::numeric, final_cost),
+                 failure_reason = COALESCE(${extra?.failureReason ?? null}, failure_reason),
+                 updated_at = ${ts(now)}
+          WHERE id = ${id}`.pipe(Effect.asVoid, orUnavailable),
+      reservedFor: (user) =>
+        sql<{ readonly reserved: string }>`
+          SELECT (COALESCE((SELECT sum(full_price) FROM sessions WHERE user_address = ${user} AND status IN ('ACTIVE', 'PAUSED')), 0)
+                + COALESCE((SELECT sum(amount) FROM settlements WHERE user_address = ${user} AND status = 'PENDING' AND mode = 'operator'), 0))::text AS reserved`.pipe(
+          Effect.map((rows) => BigInt(rows[0]?.reserved ?? "0")),
+          orUnavailable
+        ),
+      listOpen: (user) =>
+        sql<Row>`${select} WHERE s.user_address = ${user} AND s.status IN ('ACTIVE', 'PAUSED') ORDER BY s.started_at DESC, s.id DESC`.pipe(
+          Effect.map((rows) => rows.map(toRecord)),
+          orUnavailable
+        ),
+      history: (user, limit, before) =>
+        sql<Row>`${select} WHERE s.user_address = ${user}
+          ${Option.match(before, { onNone: () => sql``, onSome: (c) => sql`AND (s.started_at, s.id) < (${ts(c.startedAt)}, ${c.id})` })}
+          ORDER BY s.started_at DESC, s.id DESC LIMIT ${limit}`.pipe(Effect.map((rows) => rows.map(toRecord)), orUnavailable),
+      idleOpen: (before, limit) =>
+        sql<Row>`${select} WHERE s.status IN ('ACTIVE', 'PAUSED') AND s.updated_at < ${ts(before)} ORDER BY s.updated_at LIMIT ${limit}`.pipe(
+          Effect.map((rows) => rows.map(toRecord)),
+          orUnavailable
+        ),
+      insertSettlement: (s) =>
+        sql`
+          INSERT INTO settlements (session_id, settlement_key, user_address, content_id, amount, mode, user_tx_hash, status, created_at, updated_at)
+          VALUES (${s.sessionId}, ${s.settlementKey.toString()}, ${s.userAddress}, ${s.contentId}, ${s.amount.toString()}, ${s.mode},
+                  ${s.userTxHash}, 'PENDING', ${ts(s.now)}, ${ts(s.now)})`.pipe(Effect.asVoid, orUnavailable),
+      pendingSettlements: (before, limit) =>
+        sql<Row>`${select} WHERE t.status = 'PENDING' AND t.updated_at < ${ts(before)} ORDER BY t.created_at LIMIT ${limit}`.pipe(
+          Effect.map((rows) => rows.flatMap((r) => Option.toArray(toRecord(r).settlement))),
+          orUnavailable
+        ),
+      touchSettlement: (sessionId, now) =>
+        sql`UPDATE settlements SET attempts = attempts + 1, updated_at = ${ts(now)} WHERE session_id = ${sessionId}`.pipe(
+          Effect.asVoid,
+          orUnavailable
+        ),
+      confirm: (sessionId, p, now) =>
+        sql.withTransaction(
+          Effect.gen(function* () {
+            const updated = yield* sql`
+              UPDATE settlements SET status = 'CONFIRMED', tx_hash = ${p.txHash}, block_number = ${p.blockNumber.toString()},
+                     gas_used = ${p.gasUsed.toString()}, batch_size = ${p.batchSize}, from_yield = ${p.fromYield.toString()},
+                     from_principal = ${p.fromPrincipal.toString()}, updated_at = ${ts(now)}
+              WHERE session_id = ${sessionId} AND status = 'PENDING'
+              RETURNING session_id`
+            if (updated.length === 0) return false
+            yield* sql`UPDATE sessions SET status = 'COMPLETED', updated_at = ${ts(now)} WHERE id = ${sessionId} AND status = 'SETTLING'`
+            return true
+          })
+        ).pipe(orUnavailable),
+      fail: (sessionId, reason, now) =>
+        sql.withTransaction(
+          Effect.gen(function* () {
+            const updated = yield* sql`
+              UPDATE settlements SET status = 'FAILED', failure_reason = ${reason}, updated_at = ${ts(now)}
+              WHERE session_id = ${sessionId} AND status = 'PENDING'
+              RETURNING session_id`
+            if (updated.length === 0) return false
+            yield* sql`UPDATE sessions SET status = 'FAILED', failure_reason = ${reason}, updated_at = ${ts(now)}
+                       WHERE id = ${sessionId} AND status = 'SETTLING'`
+            return true
+          })
+        ).pipe(orUnavailable)
+    })
+  })
+)
+

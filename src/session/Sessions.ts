@@ -1,0 +1,218 @@
+import { SqlClient } from "@effect/sql"
+import { SqlError } from "@effect/sql/SqlError"
+import { Clock, Context, Effect, Either, Layer, Option } from "effect"
+import { randomBytes } from "node:crypto"
+import { ContentRepo } from "../content/ContentRepo.js"
+import type { Address } from "../domain/Address.js"
+import { Chain } from "../domain/Chain.js"
+import {
+  type ChainUnavailable,
+  ContentNotFound,
+  ContentNotSellable,
+  DatabaseUnavailable,
+  InsufficientBalance,
+  NotSessionOwner,
+  type PaymentNotProven,
+  SessionAlreadyOpen,
+  SessionNotFound
+} from "../domain/errors.js"
+import * as Session from "../domain/Session.js"
+import type { ContentItem } from "../domain/Content.js"
+import { isConnectionFailure } from "../db/errors.js"
+import { type HistoryCursor, type SessionRecord, SessionRepo } from "./SessionRepo.js"
+import { Settlements } from "./Settlements.js"
+
+export interface Started {
+  readonly session: SessionRecord
+  readonly content: ContentItem
+}
+
+/** Who asks: a viewer (checked against the session's owner) or the system (sweeper). */
+export type Actor = { readonly _tag: "User"; readonly address: Address } | { readonly _tag: "System" }
+
+const randomHex8 = Effect.sync(() => randomBytes(4).toString("hex"))
+
+/** A transaction whose own failures (begin, commit) are mapped like any query's: outage -> 503, else a defect. */
+const sqlTx = <A, E, R>(sql: SqlClient.SqlClient, effect: Effect.Effect<A, E, R>) =>
+  sql.withTransaction(effect).pipe(
+    Effect.catchIf(
+      (e): e is SqlError => e instanceof SqlError,
+      (e) => (isConnectionFailure(e) ? Effect.fail(new DatabaseUnavailable({ reason: "connection failed" })) : Effect.die(e))
+    )
+  )
+
+/**
+ * The session use cases (DESIGN.md section 5). Every state change happens in one transaction on a
+ * row-locked session; starting takes a per-user lock so parallel starts cannot spend one balance twice.
+ */
+export class Sessions extends Context.Tag("payg/Sessions")<
+  Sessions,
+  {
+    readonly start: (
+      user: Address,
+      contentId: string
+    ) => Effect.Effect<
+      Started,
+      ContentNotFound | ContentNotSellable | SessionAlreadyOpen | InsufficientBalance | ChainUnavailable | DatabaseUnavailable
+    >
+    readonly pause: (id: string, actor: Actor) => Effect.Effect<SessionRecord, SessionNotFound | NotSessionOwner | Session.IllegalTransition | DatabaseUnavailable>
+    readonly resume: (id: string, actor: Actor) => Effect.Effect<SessionRecord, SessionNotFound | NotSessionOwner | Session.IllegalTransition | DatabaseUnavailable>
+    readonly stop: (
+      id: string,
+      actor: Actor,
+      txHash: Option.Option<`0x${string}`>
+    ) => Effect.Effect<
+      SessionRecord,
+      SessionNotFound | NotSessionOwner | Session.IllegalTransition | PaymentNotProven | ChainUnavailable | DatabaseUnavailable
+    >
+    readonly get: (id: string, actor: Actor) => Effect.Effect<SessionRecord, SessionNotFound | NotSessionOwner | DatabaseUnavailable>
+    readonly active: (user: Address) => Effect.Effect<ReadonlyArray<SessionRecord>, DatabaseUnavailable>
+    readonly history: (
+      user: Address,
+      limit: number,
+      before: Option.Option<HistoryCursor>
+    ) => Effect.Effect<ReadonlyArray<SessionRecord>, DatabaseUnavailable>
+  }
+>() {}
+
+export const SessionsLive = Layer.effect(
+  Sessions,
+  Effect.gen(function* () {
+    const sql = yield* SqlClient.SqlClient
+    const repo = yield* SessionRepo
+    const contents = yield* ContentRepo
+    const chain = yield* Chain
+    const settlements = yield* Settlements
+
+    const owned = (rec: Option.Option<SessionRecord>, id: string, actor: Actor) =>
+      Effect.gen(function* () {
+        if (Option.isNone(rec)) return yield* new SessionNotFound({ sessionId: id })
+        if (actor._tag === "User" && rec.value.userAddress !== actor.address) return yield* new NotSessionOwner({ sessionId: id })
+        return rec.value
+      })
+
+    /** Locks, checks ownership, applies a clock transition and saves it, all in one transaction. */
+    const transition = (id: string, actor: Actor, f: (clock: Session.SessionClock, now: number) => Either.Either<Session.SessionClock, Session.IllegalTransition>) =>
+      Effect.gen(function* () {
+        const now = yield* Clock.currentTimeMillis
+        return yield* sqlTx(
+          sql,
+          Effect.gen(function* () {
+            const rec = yield* owned(yield* repo.lock(id), id, actor)
+            const clock = yield* f(rec.clock, now)
+            yield* repo.saveClock(rec.id, clock, now)
+            return { ...rec, clock, updatedAt: now }
+          })
+        )
+      })
+
+    /** The catalogue item, refused unless the chain lists it at the same price and duration. */
+    const sellable = (contentId: string) =>
+      Effect.gen(function* () {
+        const content = yield* contents.findByContentId(contentId)
+        if (Option.isNone(content) || !content.value.isActive) return yield* new ContentNotFound({ contentId })
+        const item = content.value
+        const listing = yield* chain.contentListing(contentId)
+        if (!listing.listed) return yield* new ContentNotSellable({ contentId, reason: "it is not listed on chain" })
+        if (listing.price !== item.fullPrice) {
+          return yield* new ContentNotSellable({ contentId, reason: `the on-chain price ${listing.price} differs from the catalogue price ${item.fullPrice}` })
+        }
+        if (listing.duration !== BigInt(item.totalDuration)) {
+          return yield* new ContentNotSellable({
+            contentId,
+            reason: `the on-chain duration ${listing.duration} s differs from the catalogue duration ${item.totalDuration} s`
+          })
+        }
+        return item
+      })
+
+    const start = Effect.fn("Sessions.start")(function* (user: Address, contentId: string) {
+      const content = yield* sellable(contentId)
+      const now = yield* Clock.currentTimeMillis
+      const id = Session.makeSessionId(now, yield* randomHex8)
+      const session = yield* sqlTx(
+        sql,
+        Effect.gen(function* () {
+          yield* repo.lockUser(user)
+          const open = yield* repo.listOpen(user)
+          if (open.some((s) => s.contentId === contentId)) return yield* new SessionAlreadyOpen({ contentId })
+          const [reserved, balances, allowance] = yield* Effect.all(
+            [repo.reservedFor(user), chain.balancesOf(user), chain.spendAllowance(user)],
+            { concurrency: "unbounded" }
+          )
+          const held = balances.yieldBalance + balances.principal
+          const usable = allowance < held ? allowance : held
+          const spendable = usable > reserved ? usable - reserved : 0n
+          const required = Session.estimatedCost(content.fullPrice)
+          if (spendable < required) return yield* new InsufficientBalance({ required, spendable })
+          return yield* repo.insert({
+            id,
+            userAddress: user,
+            contentId,
+            fullPrice: content.fullPrice,
+            totalDuration: content.totalDuration,
+            clock: Session.start(now)
+          })
+        })
+      )
+      return { session, content }
+    })
+
+    const stop = Effect.fn("Sessions.stop")(function* (id: string, actor: Actor, txHash: Option.Option<`0x${string}`>) {
+      const now = yield* Clock.currentTimeMillis
+      // a user-paid session: prove the payment before anything changes
+      if (Option.isSome(txHash)) {
+        const peek = yield* owned(yield* repo.find(id), id, actor)
+        const priced = yield* Session.stop(peek.clock, now, { fullPrice: peek.fullPrice, totalDuration: peek.totalDuration })
+        if (priced.cost > 0n) {
+          yield* chain.verifyPayment(txHash.value, {
+            sessionKey: peek.settlementKey,
+            user: peek.userAddress,
+            contentId: peek.contentId,
+            minAmount: priced.cost
+          })
+        }
+      }
+      const stopped = yield* sqlTx(
+        sql,
+        Effect.gen(function* () {
+          const rec = yield* owned(yield* repo.lock(id), id, actor)
+          const result = yield* Session.stop(rec.clock, now, { fullPrice: rec.fullPrice, totalDuration: rec.totalDuration })
+          yield* repo.saveClock(rec.id, result.clock, now, { billedSeconds: result.billedSeconds, finalCost: result.cost })
+          if (result.clock.status === "SETTLING") {
+            // the outbox: recorded with the move to SETTLING, before anything is sent
+            yield* repo.insertSettlement({
+              sessionId: rec.id,
+              settlementKey: rec.settlementKey,
+              userAddress: rec.userAddress,
+              contentId: rec.contentId,
+              amount: result.cost,
+              mode: Option.isSome(txHash) ? "user" : "operator",
+              userTxHash: Option.getOrNull(txHash),
+              now
+            })
+          }
+          return rec.id
+        })
+      )
+      const rec = yield* repo.find(stopped)
+      if (Option.isSome(rec) && Option.isSome(rec.value.settlement)) {
+        yield* settlements.finish(rec.value.settlement.value)
+      }
+      return yield* owned(yield* repo.find(stopped), id, { _tag: "System" })
+    })
+
+    return Sessions.of({
+      start,
+      pause: Effect.fn("Sessions.pause")((id: string, actor: Actor) => transition(id, actor, Session.pause)),
+      resume: Effect.fn("Sessions.resume")((id: string, actor: Actor) => transition(id, actor, Session.resume)),
+      stop,
+      get: Effect.fn("Sessions.get")(function* (id: string, actor: Actor) {
+        return yield* owned(yield* repo.find(id), id, actor)
+      }),
+      active: (user) => repo.listOpen(user),
+      history: (user, limit, before) => repo.history(user, limit, before)
+    })
+  })
+)
+

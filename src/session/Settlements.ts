@@ -1,0 +1,126 @@
+import { Clock, Context, Effect, Layer, Option } from "effect"
+import { Chain, type Settlement } from "../domain/Chain.js"
+import type { DatabaseUnavailable } from "../domain/errors.js"
+import { type SettlementRecord, SessionRepo } from "./SessionRepo.js"
+import { Settler } from "./Settler.js"
+
+export interface ReconcileReport {
+  readonly confirmed: number
+  readonly failed: number
+  readonly stillPending: number
+}
+
+/**
+ * Finishes settlements recorded in the outbox (DESIGN.md section 6): sends them, or records what the
+ * chain already holds, exactly once. A transient chain failure leaves a settlement PENDING for the
+ * reconciler; a revert ends it FAILED with the reason; the on-chain key makes a resend harmless.
+ */
+export class Settlements extends Context.Tag("payg/Settlements")<
+  Settlements,
+  {
+    /** Drives one PENDING settlement as far as it can go now. Never fails on chain trouble. */
+    readonly finish: (s: SettlementRecord) => Effect.Effect<void, DatabaseUnavailable>
+    /** Finishes every PENDING settlement last touched more than `graceMs` ago. */
+    readonly reconcile: (graceMs: number) => Effect.Effect<ReconcileReport, DatabaseUnavailable>
+  }
+>() {}
+
+export const SettlementsLive = Layer.effect(
+  Settlements,
+  Effect.gen(function* () {
+    const repo = yield* SessionRepo
+    const chain = yield* Chain
+    const settler = yield* Settler
+
+    const confirm = (s: SettlementRecord, paid: Settlement) =>
+      Effect.flatMap(Clock.currentTimeMillis, (now) =>
+        repo.confirm(
+          s.sessionId,
+          {
+            txHash: paid.txHash,
+            blockNumber: paid.blockNumber,
+            gasUsed: paid.gasUsed,
+            batchSize: paid.batchSize,
+            fromYield: paid.fromYield,
+            fromPrincipal: paid.fromPrincipal
+          },
+          now
+        )
+      )
+    const fail = (s: SettlementRecord, reason: string) =>
+      Effect.flatMap(Clock.currentTimeMillis, (now) => repo.fail(s.sessionId, reason, now))
+    const touch = (s: SettlementRecord) => Effect.flatMap(Clock.currentTimeMillis, (now) => repo.touchSettlement(s.sessionId, now))
+
+    /** An on-chain settlement of this key counts only if it is this session's payment. */
+    const adopt = (s: SettlementRecord, onChain: Settlement) =>
+      onChain.user === s.userAddress && onChain.amount === s.amount
+        ? confirm(s, onChain)
+        : fail(s, `settlement key ${s.settlementKey} was already used on chain by another payment`)
+
+    const finishOperator = (s: SettlementRecord) =>
+      settler.submit({ sessionKey: s.settlementKey, user: s.userAddress, contentId: s.contentId, amount: s.amount }).pipe(
+        Effect.matchEffect({
+          onSuccess: (paid) => confirm(s, paid),
+          onFailure: (e) => {
+            if (e._tag === "ChainUnavailable") return Effect.zipRight(Effect.logWarning("settlement deferred", { sessionId: s.sessionId, reason: e.reason }), touch(s))
+            if (e.errorName === "AlreadySettled") {
+              return chain.findSettlement(s.settlementKey).pipe(
+                Effect.matchEffect({
+                  onFailure: () => touch(s),
+                  onSuccess: Option.match({ onNone: () => touch(s), onSome: (onChain) => adopt(s, onChain) })
+                })
+              )
+            }
+            return fail(s, e.message)
+          }
+        })
+      )
+
+    const finishUser = (s: SettlementRecord) => {
+      const hash = s.userTxHash
+      if (hash === null || !hash.startsWith("0x")) return fail(s, "no transaction hash recorded")
+      return chain
+        .verifyPayment(`0x${hash.slice(2)}`, { sessionKey: s.settlementKey, user: s.userAddress, contentId: s.contentId, minAmount: s.amount })
+        .pipe(
+          Effect.matchEffect({
+            onSuccess: (paid) => confirm(s, paid),
+            onFailure: (e) => (e._tag === "ChainUnavailable" ? touch(s) : fail(s, e.message))
+          })
+        )
+    }
+
+    const finish = (s: SettlementRecord) =>
+      (s.mode === "user" ? finishUser(s) : finishOperator(s)).pipe(
+        Effect.asVoid,
+        // once sent, the outcome is recorded even if the caller goes away
+        Effect.uninterruptible,
+        Effect.withSpan("Settlements.finish", { attributes: { sessionId: s.sessionId } })
+      )
+
+    const reconcileOne = (s: SettlementRecord) =>
+      s.mode === "user"
+        ? finish(s)
+        : chain.findSettlement(s.settlementKey).pipe(
+            Effect.matchEffect({
+              onFailure: () => Effect.void,
+              onSuccess: Option.match({ onNone: () => finish(s), onSome: (onChain) => Effect.asVoid(adopt(s, onChain)) })
+            })
+          )
+
+    const reconcile = (graceMs: number) =>
+      Effect.gen(function* () {
+        const now = yield* Clock.currentTimeMillis
+        const pending = yield* repo.pendingSettlements(now - graceMs, 500)
+        yield* Effect.forEach(pending, reconcileOne, { concurrency: 16, discard: true })
+        const after = yield* Effect.forEach(pending, (s) => repo.find(s.sessionId))
+        const statuses = after.flatMap((r) => Option.toArray(Option.flatMap(r, (x) => x.settlement))).map((x) => x.status)
+        return {
+          confirmed: statuses.filter((x) => x === "CONFIRMED").length,
+          failed: statuses.filter((x) => x === "FAILED").length,
+          stillPending: statuses.filter((x) => x === "PENDING").length
+        }
+      }).pipe(Effect.withSpan("Settlements.reconcile"))
+
+    return Settlements.of({ finish, reconcile })
+  })
+)

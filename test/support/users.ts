@@ -1,0 +1,33 @@
+import { Effect } from "effect"
+import { randomBytes } from "node:crypto"
+import { streamingWalletAbi } from "../../src/chain/contracts.js"
+import { ChainDev, type Funding } from "../../src/chain/ChainInProcess.js"
+import { type Address, toAddress } from "../../src/domain/Address.js"
+
+export const USDC = 1_000_000n
+
+export const randomAddress = (): Address => toAddress(`0x${randomBytes(20).toString("hex")}`)
+
+/** A new viewer with the given vault position and a generous bounded allowance. */
+export const fundedViewer = (funding: Partial<Funding> = {}) =>
+  Effect.gen(function* () {
+    const dev = yield* ChainDev
+    const user = randomAddress()
+    yield* dev.fund(user, { principal: 100n * USDC, yieldAmount: 0n, allowance: 1_000n * USDC, ...funding })
+    return user
+  })
+
+/** Every SessionSettled event the wallet emitted for a key. */
+export const settlementsOnChain = (sessionKey: bigint) =>
+  Effect.gen(function* () {
+    const dev = yield* ChainDev
+    return yield* Effect.promise(() =>
+      dev.publicClient.getContractEvents({
+        address: dev.deployment.wallet,
+        abi: streamingWalletAbi,
+        eventName: "SessionSettled",
+        args: { sessionKey },
+        fromBlock: 0n
+      })
+    )
+  })
