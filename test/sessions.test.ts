@@ -269,6 +269,26 @@ describe("sessions", () => {
         expect(yield* settlementsOnChain(BigInt(s.data.settlementKey))).toHaveLength(1)
       }))
 
+    it.effect("a settlement the chain refuses ends FAILED with the reason, and the viewer is not charged", () =>
+      Effect.gen(function* () {
+        const client = yield* apiClient
+        const dev = yield* ChainDev
+        const chain = yield* Chain
+        const time = yield* TimeTravel
+        const user = yield* fundedViewer({ principal: 50n * USDC })
+        const s = yield* client.session.start({ payload: { userAddress: user, contentId: cid("nft-art-stories") } })
+        yield* time.advance("5 minutes")
+        yield* dev.delist("nft-art-stories")
+        const stopped = yield* client.session.stop({ payload: { sessionId: s.data.sessionId, userAddress: user } }).pipe(
+          Effect.ensuring(
+            dev.list("nft-art-stories", { price: 3n * USDC, duration: 900n, creator: toAddress("0x23618e81e3f5cdf7f54c3d65f7fbc0abf5b21e8f") })
+          )
+        )
+        expect(stopped.data).toMatchObject({ status: "failed", payment: null, failureReason: expect.stringContaining("ContentNotListed") })
+        expect(yield* chain.balancesOf(user)).toEqual({ yieldBalance: 0n, principal: 50n * USDC })
+        expect(yield* settlementsOnChain(BigInt(s.data.settlementKey))).toHaveLength(0)
+      }))
+
     it.effect("content whose on-chain price disagrees with the catalogue cannot be started", () =>
       Effect.gen(function* () {
         const dev = yield* ChainDev

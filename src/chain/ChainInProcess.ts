@@ -179,10 +179,8 @@ const makeDev = (c: Clients, d: Deployment) => {
       Effect.promise(async () => {
         const key = contentKeyOf(contentId)
         const [, , , listed] = await publicClient.readContract({ address: d.wallet, abi: streamingWalletAbi, functionName: "contentOf", args: [key] })
-        const exists = await publicClient
-          .readContract({ address: d.wallet, abi: streamingWalletAbi, functionName: "contentOf", args: [key] })
-          .then(([creator]) => creator !== "0x0000000000000000000000000000000000000000")
-        const functionName = exists || listed ? "updateContent" : "listContent"
+        // updateContent keeps the listed flag; listContent is what (re-)lists
+        const functionName = listed ? "updateContent" : "listContent"
         await wait(await walletClient.writeContract({ address: d.wallet, abi: streamingWalletAbi, functionName, args: [key, l.creator, l.price, l.duration] }))
       }),
     delist: (contentId) =>

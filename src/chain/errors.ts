@@ -1,15 +1,44 @@
-import { BaseError, ContractFunctionRevertedError } from "viem"
+import { BaseError, ContractFunctionRevertedError, type Hex, decodeErrorResult, isHex } from "viem"
 import { ChainUnavailable, SettlementRejected } from "../domain/errors.js"
+import { mockUsdcAbi, streamingWalletAbi, yieldVaultAbi } from "./contracts.js"
 
-/** The custom error name of a revert, if the failure is one. */
-export const revertName = (error: unknown): string | undefined => {
+/** Every custom error the contracts can revert with (the wallet bubbles the vault's up). */
+export const contractErrorsAbi = [...streamingWalletAbi, ...yieldVaultAbi, ...mockUsdcAbi].filter((item) => item.type === "error")
+
+const hasHexData = (e: unknown): e is { readonly data: Hex } =>
+  typeof e === "object" && e !== null && "data" in e && typeof e.data === "string" && isHex(e.data) && e.data.length >= 10
+
+const decode = (data: Hex): { readonly errorName: string; readonly args: ReadonlyArray<unknown> } | undefined => {
+  try {
+    const decoded = decodeErrorResult({ abi: contractErrorsAbi, data })
+    return { errorName: decoded.errorName, args: decoded.args ?? [] }
+  } catch {
+    return undefined
+  }
+}
+
+/**
+ * The custom error a call reverted with, if the failure is a revert. Over JSON-RPC viem decodes it into a
+ * ContractFunctionRevertedError; Hardhat's in-process provider throws an error viem wraps as an
+ * UnknownRpcError, with the revert data somewhere on the cause chain, so that is decoded here too.
+ */
+export const revertOf = (error: unknown): { readonly errorName: string; readonly args: ReadonlyArray<unknown> } | undefined => {
   if (!(error instanceof BaseError)) return undefined
   const reverted = error.walk((e) => e instanceof ContractFunctionRevertedError)
-  if (reverted instanceof ContractFunctionRevertedError) {
-    return reverted.data?.errorName ?? reverted.reason ?? "execution reverted"
+  if (reverted instanceof ContractFunctionRevertedError && reverted.data !== undefined) {
+    return { errorName: reverted.data.errorName, args: reverted.data.args ?? [] }
   }
+  const raw = error.walk(hasHexData)
+  if (hasHexData(raw)) {
+    const decoded = decode(raw.data)
+    if (decoded) return decoded
+  }
+  if (reverted instanceof ContractFunctionRevertedError) return { errorName: reverted.reason ?? "execution reverted", args: [] }
+  if (/revert/i.test(error.details) || /revert/i.test(error.shortMessage)) return { errorName: "execution reverted", args: [] }
   return undefined
 }
+
+export const revertName = (error: unknown): string | undefined => revertOf(error)?.errorName
 
 const shortMessage = (error: unknown): string => {
   if (error instanceof BaseError) return error.shortMessage
@@ -19,9 +48,9 @@ const shortMessage = (error: unknown): string => {
 
 /** A revert is permanent (SettlementRejected); anything else is the chain being unreachable. */
 export const classify = (error: unknown): ChainUnavailable | SettlementRejected => {
-  const name = revertName(error)
-  return name !== undefined
-    ? new SettlementRejected({ errorName: name, reason: "" })
+  const reverted = revertOf(error)
+  return reverted !== undefined
+    ? new SettlementRejected({ errorName: reverted.errorName, reason: reverted.args.map(String).join(", ") })
     : new ChainUnavailable({ reason: shortMessage(error) })
 }
 

@@ -1,0 +1,326 @@
+/**
+ * Gas report: real transactions on the in-process Hardhat chain, gasUsed read from the receipts.
+ * Writes bench/gas.md.
+ *
+ *   npm run gas            # node --import tsx scripts/gas-report.ts
+ *
+ * Deterministic (fixed accounts, keys and amounts on a fresh chain): only the date changes between runs.
+ */
+import { writeFile, readFile, mkdir } from "node:fs/promises"
+import path from "node:path"
+import type {} from "@nomicfoundation/hardhat-viem"
+import hre from "hardhat"
+import { getContract, keccak256, maxUint256, parseEventLogs, toBytes, type Address, type Hash, type Hex } from "viem"
+import {
+  mockUsdcAbi,
+  mockUsdcBytecode,
+  streamingWalletAbi,
+  streamingWalletBytecode,
+  yieldVaultAbi,
+  yieldVaultBytecode
+} from "../src/chain/contracts.js"
+import { generatedFile, projectRoot, renderContractsModule } from "./export-abis.js"
+
+const outFile = path.join(projectRoot, "bench", "gas.md")
+
+const USDC = 1_000_000n
+const PRICE = 2n * USDC
+const USERS = 5
+const CONTENTS = 3
+
+interface Row {
+  readonly operation: string
+  readonly gas: bigint
+  readonly perSession?: bigint
+  readonly target?: bigint
+  readonly targetOn?: "total" | "per session"
+  readonly note: string
+}
+
+const main = async (): Promise<void> => {
+  await hre.run("compile", { quiet: true })
+  const committed = await readFile(generatedFile, "utf8").catch(() => "")
+  if (committed !== (await renderContractsModule())) {
+    throw new Error("src/chain/contracts.ts is stale: run `npm run compile` first")
+  }
+
+  const publicClient = await hre.viem.getPublicClient()
+  const [admin, creatorA, creatorB, ...rest] = await hre.viem.getWalletClients()
+  if (admin === undefined || creatorA === undefined || creatorB === undefined || rest.length < USERS) {
+    throw new Error("the Hardhat network needs at least 8 accounts")
+  }
+  const users = rest.slice(0, USERS)
+
+  const receiptOf = async (hash: Hash) => {
+    const receipt = await publicClient.waitForTransactionReceipt({ hash })
+    if (receipt.status !== "success") throw new Error(`transaction ${hash} reverted`)
+    return receipt
+  }
+  const gasOf = async (hash: Hash): Promise<bigint> => (await receiptOf(hash)).gasUsed
+  const deploy = async (hash: Hash): Promise<Address> => {
+    const address = (await receiptOf(hash)).contractAddress
+    if (address === null || address === undefined) throw new Error("no contract address in receipt")
+    return address
+  }
+
+  const usdcAddress = await deploy(await admin.deployContract({ abi: mockUsdcAbi, bytecode: mockUsdcBytecode, args: [] }))
+  const vaultAddress = await deploy(
+    await admin.deployContract({ abi: yieldVaultAbi, bytecode: yieldVaultBytecode, args: [usdcAddress, admin.account.address] })
+  )
+  const walletAddress = await deploy(
+    await admin.deployContract({
+      abi: streamingWalletAbi,
+      bytecode: streamingWalletBytecode,
+      args: [vaultAddress, admin.account.address]
+    })
+  )
+  const client = { public: publicClient, wallet: admin }
+  const usdc = getContract({ address: usdcAddress, abi: mockUsdcAbi, client })
+  const vault = getContract({ address: vaultAddress, abi: yieldVaultAbi, client })
+  const wallet = getContract({ address: walletAddress, abi: streamingWalletAbi, client })
+  const as = <A extends typeof mockUsdcAbi | typeof yieldVaultAbi | typeof streamingWalletAbi>(
+    abi: A,
+    address: Address,
+    account: (typeof users)[number]
+  ) => getContract({ address, abi, client: { public: publicClient, wallet: account } })
+
+  await receiptOf(await vault.write.grantRole([await vault.read.SPENDER_ROLE(), walletAddress]))
+  await receiptOf(await wallet.write.grantRole([await wallet.read.OPERATOR_ROLE(), admin.account.address]))
+  await receiptOf(await wallet.write.grantRole([await wallet.read.CONTENT_MANAGER_ROLE(), admin.account.address]))
+
+  const contentIds: Array<Hex> = []
+  for (let i = 0; i < CONTENTS; i++) {
+    const id = keccak256(toBytes(`content-${i}`))
+    contentIds.push(id)
+    const creator = i % 2 === 0 ? creatorA : creatorB
+    await receiptOf(await wallet.write.listContent([id, creator.account.address, PRICE, 3600n]))
+  }
+  const contentAt = (i: number): Hex => {
+    const id = contentIds[i % CONTENTS]
+    if (id === undefined) throw new Error("no content")
+    return id
+  }
+
+  const rows: Array<Row> = []
+
+  // Funding: the admin pays yield; every user deposits and allows the wallet.
+  await receiptOf(await usdc.write.mint([admin.account.address, 1_000_000n * USDC]))
+  await receiptOf(await usdc.write.approve([vaultAddress, maxUint256]))
+  let first = true
+  for (const user of users) {
+    const u = as(mockUsdcAbi, usdcAddress, user)
+    await receiptOf(await u.write.mint([user.account.address, 10_000n * USDC]))
+    await receiptOf(await u.write.approve([vaultAddress, maxUint256]))
+    const v = as(yieldVaultAbi, vaultAddress, user)
+    const depositGas = await gasOf(await v.write.deposit([1_000n * USDC]))
+    const approveGas = await gasOf(await v.write.approveSpender([walletAddress, maxUint256]))
+    if (first) {
+      rows.push({ operation: "deposit (first, new position)", gas: depositGas, note: "user's position slot goes from zero to non-zero" })
+      rows.push({ operation: "approveSpender (first)", gas: approveGas, note: "allowance slot zero to non-zero (unlimited)" })
+      const again = await gasOf(await v.write.deposit([500n * USDC]))
+      rows.push({ operation: "deposit (again)", gas: again, note: "position already non-zero" })
+      first = false
+    }
+  }
+  const firstUser = users[0]
+  if (firstUser === undefined) throw new Error("no user")
+  const accrueFirst = await gasOf(await vault.write.accrueYield([firstUser.account.address, 3n * USDC]))
+  rows.push({ operation: "accrueYield", gas: accrueFirst, note: "position already non-zero" })
+  const accrueBatchUsers = users.map((u) => u.account.address)
+  const accrueBatch = await gasOf(await vault.write.accrueYieldBatch([accrueBatchUsers, accrueBatchUsers.map(() => 1n * USDC)]))
+  rows.push({ operation: `accrueYieldBatch (${USERS} users)`, gas: accrueBatch, note: "one token transfer for all" })
+
+  // Settlement. Keys come from a sequence: consecutive keys share a bitmap word.
+  let nextKey = 1000n
+  const settleOne = async (userIndex: number, contentIndex: number, amount: bigint): Promise<bigint> => {
+    const user = users[userIndex]
+    if (user === undefined) throw new Error("no user")
+    const key = nextKey++
+    return gasOf(await wallet.write.settle([key, user.account.address, contentAt(contentIndex), amount]))
+  }
+  const cold = await settleOne(0, 0, PRICE)
+  rows.push({
+    operation: "settle, COLD (first ever)",
+    gas: cold,
+    note: "bitmap word, creator ledger and wallet pool go from zero to non-zero"
+  })
+  const warmUser = users[0]
+  if (warmUser === undefined) throw new Error("no user")
+  const warmHash = await wallet.write.settle([nextKey++, warmUser.account.address, contentAt(0), PRICE / 2n])
+  const warm = await gasOf(warmHash)
+  const warmBreakdown = await breakdown(warmHash)
+  rows.push({
+    operation: "settle, WARM",
+    gas: warm,
+    target: 50_000n,
+    targetOn: "total",
+    note: "same user and creator again, key in a used bitmap word, unlimited allowance"
+  })
+  // A bounded allowance is decremented: one more storage write.
+  const boundedUser = users[1]
+  if (boundedUser === undefined) throw new Error("no user")
+  await receiptOf(await as(yieldVaultAbi, vaultAddress, boundedUser).write.approveSpender([walletAddress, 100n * USDC]))
+  await settleOne(1, 2, PRICE / 2n)
+  const warmBounded = await settleOne(1, 2, PRICE / 2n)
+  rows.push({ operation: "settle, WARM, bounded allowance", gas: warmBounded, note: "allowance decremented (one more SSTORE)" })
+  // Everyone settles once so that the batches run on warm state.
+  for (let u = 2; u < USERS; u++) await settleOne(u, u, PRICE / 4n)
+
+  const payer = users[2]
+  if (payer === undefined) throw new Error("no user")
+  const payKey = nextKey++
+  const pay = await gasOf(
+    await as(streamingWalletAbi, walletAddress, payer).write.payForSession([payKey, contentAt(1), PRICE / 2n])
+  )
+  rows.push({ operation: "payForSession (user-paid, warm)", gas: pay, note: "msg.sender is the user; same checks and event" })
+
+  for (const n of [1, 10, 50, 100]) {
+    const requests = Array.from({ length: n }, (_, i) => {
+      const user = users[i % USERS]
+      if (user === undefined) throw new Error("no user")
+      return { sessionKey: nextKey++, user: user.account.address, contentId: contentAt(Math.floor(i / 7)), amount: PRICE / 5n }
+    })
+    const receipt = await receiptOf(await wallet.write.settleBatch([requests]))
+    const settled = parseEventLogs({ abi: streamingWalletAbi, eventName: "SessionSettled", logs: receipt.logs })
+    if (settled.length !== n) throw new Error(`batch of ${n}: ${settled.length} settled`)
+    rows.push({
+      operation: `settleBatch, ${n} session${n === 1 ? "" : "s"}`,
+      gas: receipt.gasUsed,
+      perSession: receipt.gasUsed / BigInt(n),
+      ...(n === 100 ? { target: 15_000n, targetOn: "per session" as const } : {}),
+      note: `${Math.min(n, USERS)} user(s), ${Math.min(Math.ceil(n / 7), CONTENTS)} content(s), consecutive keys`
+    })
+  }
+
+  const creatorWallet = as(streamingWalletAbi, walletAddress, creatorA)
+  const withdraw = await gasOf(await creatorWallet.write.withdrawEarnings())
+  rows.push({ operation: "withdrawEarnings", gas: withdraw, note: "ledger to zero, vault.release, one token transfer" })
+
+  await mkdir(path.dirname(outFile), { recursive: true })
+  const text = render(rows, warmBreakdown)
+  await writeFile(outFile, text)
+  console.log(text)
+  console.log(`wrote ${path.relative(projectRoot, outFile)}`)
+}
+
+const solcSettings = (): string => {
+  const compiler = hre.config.solidity.compilers[0]
+  if (compiler === undefined) return "unknown"
+  const settings: unknown = compiler.settings
+  const optimizer = typeof settings === "object" && settings !== null && "optimizer" in settings ? settings.optimizer : undefined
+  const viaIR = typeof settings === "object" && settings !== null && "viaIR" in settings ? settings.viaIR : false
+  const evm = typeof settings === "object" && settings !== null && "evmVersion" in settings ? settings.evmVersion : "default"
+  return `solc ${compiler.version}, optimizer ${JSON.stringify(optimizer)}, viaIR ${String(viaIR)}, evmVersion ${String(evm)}`
+}
+
+interface Breakdown {
+  readonly total: bigint
+  readonly intrinsic: bigint
+  readonly coldReads: number
+  readonly warmReads: number
+  readonly reads: bigint
+  readonly writes: number
+  readonly writeGas: bigint
+  readonly logs: number
+  readonly logGas: bigint
+}
+
+const isRecord = (u: unknown): u is Record<string, unknown> => typeof u === "object" && u !== null
+
+/** Where the gas of one transaction goes, from the opcode trace (storage, events, the rest). */
+const breakdown = async (hash: Hash): Promise<Breakdown> => {
+  const publicClient = await hre.viem.getPublicClient()
+  const tx = await publicClient.getTransaction({ hash })
+  const receipt = await publicClient.getTransactionReceipt({ hash })
+  let intrinsic = 21_000n
+  for (let i = 2; i < tx.input.length; i += 2) intrinsic += tx.input.slice(i, i + 2) === "00" ? 4n : 16n
+  const trace: unknown = await hre.network.provider.send("debug_traceTransaction", [
+    hash,
+    { disableMemory: true, disableStack: true, disableStorage: true }
+  ])
+  const logs = isRecord(trace) && Array.isArray(trace["structLogs"]) ? trace["structLogs"] : []
+  let coldReads = 0
+  let warmReads = 0
+  let reads = 0n
+  let writes = 0
+  let writeGas = 0n
+  let logCount = 0
+  let logGas = 0n
+  for (const step of logs) {
+    if (!isRecord(step) || typeof step["op"] !== "string" || typeof step["gasCost"] !== "number") continue
+    const cost = BigInt(step["gasCost"])
+    if (step["op"] === "SLOAD") {
+      if (cost >= 2_100n) coldReads++
+      else warmReads++
+      reads += cost
+    } else if (step["op"] === "SSTORE") {
+      writes++
+      writeGas += cost
+    } else if (step["op"].startsWith("LOG")) {
+      logCount++
+      logGas += cost
+    }
+  }
+  return { total: receipt.gasUsed, intrinsic, coldReads, warmReads, reads, writes, writeGas, logs: logCount, logGas }
+}
+
+const fmt = (n: bigint): string => n.toString().replace(/\B(?=(\d{3})+(?!\d))/g, ",")
+
+const render = (rows: ReadonlyArray<Row>, warm: Breakdown): string => {
+  const date = new Date().toISOString().slice(0, 10)
+  const lines = [
+    "# Gas report",
+    "",
+    `Generated ${date} by \`npm run gas\` (scripts/gas-report.ts): real transactions on the in-process Hardhat`,
+    "network (EDR, chain id 31337), `gasUsed` read from each receipt (includes the 21,000 base cost and calldata).",
+    "",
+    `Compiler: ${solcSettings()}.`,
+    "",
+    "| operation | gas used | per session | target | status | state |",
+    "| --- | ---: | ---: | ---: | --- | --- |"
+  ]
+  for (const r of rows) {
+    const measured = r.targetOn === "per session" ? r.perSession : r.gas
+    const status =
+      r.target === undefined || measured === undefined ? "" : measured <= r.target ? "met" : "**missed**"
+    const target = r.target === undefined ? "" : `<= ${fmt(r.target)}${r.targetOn === "per session" ? " / session" : ""}`
+    lines.push(
+      `| ${r.operation} | ${fmt(r.gas)} | ${r.perSession === undefined ? "" : fmt(r.perSession)} | ${target} | ${status} | ${r.note} |`
+    )
+  }
+  lines.push(
+    "",
+    "Scenario: 5 users with deposits, unlimited allowances (one bounded) and some yield; 3 contents, 2 creators;",
+    "session keys from one increasing sequence starting at 1000 (consecutive keys share a 256-bit bitmap word).",
+    "Batches: users round-robin, 7 consecutive sessions per content, all users and creators already settled once.",
+    "",
+    "## Where the warm single settle goes",
+    "",
+    "From the opcode trace of the WARM `settle` above:",
+    "",
+    "| part | gas |",
+    "| --- | ---: |",
+    `| intrinsic (21,000) + calldata | ${fmt(warm.intrinsic)} |`,
+    `| storage reads: ${warm.coldReads} cold (2,100 each), ${warm.warmReads} warm | ${fmt(warm.reads)} |`,
+    `| storage writes: ${warm.writes} (non-zero to non-zero) | ${fmt(warm.writeGas)} |`,
+    `| events: ${warm.logs} (SessionSettled, vault Spent) | ${fmt(warm.logGas)} |`,
+    `| the rest: cold call to the vault (2,600), ABI, hashing, checks | ${fmt(warm.total - warm.intrinsic - warm.reads - warm.writeGas - warm.logGas)} |`,
+    `| **total** | **${fmt(warm.total)}** |`,
+    "",
+    "The cold reads are the irreducible per-transaction state of the interface: in the wallet, OPERATOR_ROLE,",
+    "the pause flag, the content record (creator, price, listed packed in one slot), the bitmap word and the",
+    "creator's ledger; in the vault, the spender account (SPENDER_ROLE mirror and pool packed in one slot), the",
+    "pause flag, the allowance and the user's position (principal and yield packed in one slot). Four of them",
+    "are written (bitmap word, creator ledger, position, pool); a bounded allowance adds a fifth write.",
+    "With 21,000 intrinsic gas, two events and a cross-contract call on top, about 60,000 gas is the floor",
+    "for this design: 50,000 would need about five fewer cold slots, i.e. dropping one of the two ledgers",
+    "(the wallet's creator ledger or the vault's spender pool), the vault's own event, or the role and pause",
+    "checks of one of the two contracts. Batching is the way to cheap settlements: `settleBatch` caches the",
+    "bitmap word and content record, aggregates creator credits, makes one vault call (`spendBatch`) and",
+    "writes the pool once, so per-session cost falls to the position update and the two events.",
+    ""
+  )
+  return lines.join("\n")
+}
+
+await main()

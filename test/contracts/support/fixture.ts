@@ -1,0 +1,215 @@
+/**
+ * Shared fixture of the contract tests: the three contracts deployed on the in-process Hardhat
+ * network with the roles wired as the Ignition module does, typed viem handles, snapshot/revert and
+ * custom-error assertions.
+ */
+import "./register-ts.js"
+import type {} from "@nomicfoundation/hardhat-ignition-viem"
+import hre from "hardhat"
+import { revertOf as decodeRevert } from "../../../src/chain/errors.js"
+import {
+  BaseError,
+  createPublicClient,
+  createWalletClient,
+  custom,
+  getAddress,
+  getContract,
+  keccak256,
+  maxUint256,
+  toBytes,
+  toFunctionSelector,
+  type Abi,
+  type Address,
+  type Hash,
+  type Hex,
+  type TransactionReceipt
+} from "viem"
+import { hardhat } from "viem/chains"
+import { expect } from "vitest"
+import {
+  mockUsdcAbi,
+  mockUsdcBytecode,
+  streamingWalletAbi,
+  streamingWalletBytecode,
+  yieldVaultAbi,
+  yieldVaultBytecode
+} from "../../../src/chain/contracts.js"
+
+export { hre }
+
+/** One USDC in base units (6 decimals). */
+export const USDC = 1_000_000n
+export const ZERO_ADDRESS: Address = "0x0000000000000000000000000000000000000000"
+
+export const contentIdOf = (catalogueId: string): Hex => keccak256(toBytes(catalogueId))
+
+/** Role ids as the contracts define them (keccak256 of the name). */
+export const roles = {
+  OPERATOR_ROLE: keccak256(toBytes("OPERATOR_ROLE")),
+  CONTENT_MANAGER_ROLE: keccak256(toBytes("CONTENT_MANAGER_ROLE")),
+  PAUSER_ROLE: keccak256(toBytes("PAUSER_ROLE")),
+  SPENDER_ROLE: keccak256(toBytes("SPENDER_ROLE")),
+  YIELD_MANAGER_ROLE: keccak256(toBytes("YIELD_MANAGER_ROLE"))
+} as const
+
+// viem over the in-process provider (one viem instance: hardhat-viem's clients come from viem's
+// CommonJS build, whose error classes are not the ones this ESM code imports).
+const transport = custom(hre.network.provider)
+export const publicClient = createPublicClient({ chain: hardhat, transport, pollingInterval: 10 })
+export type PublicClient = typeof publicClient
+const makeWalletClient = (address: Address) => createWalletClient({ chain: hardhat, transport, account: address })
+export type WalletClient = ReturnType<typeof makeWalletClient>
+const clients = (await createWalletClient({ chain: hardhat, transport }).getAddresses()).map((a) =>
+  makeWalletClient(getAddress(a))
+)
+
+const at = (i: number): WalletClient => {
+  const c = clients[i]
+  if (c === undefined) throw new Error(`no Hardhat account #${i}`)
+  return c
+}
+
+/** Named accounts: admin deploys and holds every admin role; operator settles; the rest are users. */
+export const accounts = {
+  admin: at(0),
+  operator: at(1),
+  contentManager: at(2),
+  creatorA: at(3),
+  creatorB: at(4),
+  alice: at(5),
+  bob: at(6),
+  carol: at(7),
+  outsider: at(8),
+  yieldManager: at(9),
+  spender: at(10)
+} as const
+
+/** A typed contract handle whose writes are sent by `account`. */
+export const connect = <const A extends Abi>(abi: A, address: Address, account: WalletClient) =>
+  getContract({ address, abi, client: { public: publicClient, wallet: account } })
+
+/** Waits for the receipt and fails if the transaction reverted. */
+export const mined = async (hash: Promise<Hash> | Hash): Promise<TransactionReceipt> => {
+  // Automine: the transaction is mined when eth_sendTransaction returns.
+  const receipt = await publicClient.getTransactionReceipt({ hash: await hash })
+  expect(receipt.status).toBe("success")
+  return receipt
+}
+
+const deployed = async (hash: Hash): Promise<Address> => {
+  const receipt = await mined(hash)
+  const address = receipt.contractAddress
+  if (address === null || address === undefined) throw new Error("deployment without contract address")
+  return getAddress(address)
+}
+
+/** Deploys the three contracts and wires the roles. */
+export const deployPayg = async () => {
+  const { admin, operator, contentManager, yieldManager } = accounts
+  const usdcAddress = await deployed(await admin.deployContract({ abi: mockUsdcAbi, bytecode: mockUsdcBytecode, args: [] }))
+  const vaultAddress = await deployed(
+    await admin.deployContract({ abi: yieldVaultAbi, bytecode: yieldVaultBytecode, args: [usdcAddress, admin.account.address] })
+  )
+  const walletAddress = await deployed(
+    await admin.deployContract({
+      abi: streamingWalletAbi,
+      bytecode: streamingWalletBytecode,
+      args: [vaultAddress, admin.account.address]
+    })
+  )
+  const vault = connect(yieldVaultAbi, vaultAddress, admin)
+  const wallet = connect(streamingWalletAbi, walletAddress, admin)
+  await mined(vault.write.grantRole([await vault.read.SPENDER_ROLE(), walletAddress]))
+  await mined(vault.write.grantRole([await vault.read.YIELD_MANAGER_ROLE(), yieldManager.account.address]))
+  await mined(wallet.write.grantRole([await wallet.read.OPERATOR_ROLE(), operator.account.address]))
+  await mined(wallet.write.grantRole([await wallet.read.CONTENT_MANAGER_ROLE(), contentManager.account.address]))
+
+  const handles = (account: WalletClient) => ({
+    usdc: connect(mockUsdcAbi, usdcAddress, account),
+    vault: connect(yieldVaultAbi, vaultAddress, account),
+    wallet: connect(streamingWalletAbi, walletAddress, account)
+  })
+
+  /** Mints `amount` to `user`, approves the vault and deposits it. */
+  const fund = async (user: WalletClient, amount: bigint): Promise<void> => {
+    const h = handles(user)
+    await mined(h.usdc.write.mint([user.account.address, amount]))
+    await mined(h.usdc.write.approve([vaultAddress, maxUint256]))
+    await mined(h.vault.write.deposit([amount]))
+  }
+
+  /** Credits `amount` of yield to `user` (paid by the yield manager). */
+  const accrue = async (user: WalletClient, amount: bigint): Promise<void> => {
+    const h = handles(yieldManager)
+    await mined(h.usdc.write.mint([yieldManager.account.address, amount]))
+    await mined(h.usdc.write.approve([vaultAddress, maxUint256]))
+    await mined(h.vault.write.accrueYield([user.account.address, amount]))
+  }
+
+  /** The user's consent: allows the wallet to spend `amount` (default unlimited) in the vault. */
+  const allow = async (user: WalletClient, amount: bigint = maxUint256): Promise<void> => {
+    await mined(handles(user).vault.write.approveSpender([walletAddress, amount]))
+  }
+
+  return {
+    usdcAddress,
+    vaultAddress,
+    walletAddress,
+    as: handles,
+    fund,
+    accrue,
+    allow
+  }
+}
+
+export type Payg = Awaited<ReturnType<typeof deployPayg>>
+
+/** evm_snapshot / evm_revert around each test: `restore()` goes back to the state of `capture()`. */
+export const snapshots = () => {
+  let id: unknown
+  return {
+    capture: async (): Promise<void> => {
+      id = await hre.network.provider.send("evm_snapshot", [])
+    },
+    restore: async (): Promise<void> => {
+      const reverted: unknown = await hre.network.provider.send("evm_revert", [id])
+      expect(reverted).toBe(true)
+      id = await hre.network.provider.send("evm_snapshot", [])
+    }
+  }
+}
+
+/** Every custom error of the three contracts (the wallet's ABI already includes the vault's). */
+/** The custom error a call reverted with (decoded by the same code the chain adapter uses). */
+export const revertOf = async (call: Promise<unknown>): Promise<{ errorName: string; args: ReadonlyArray<unknown> }> => {
+  try {
+    await call
+  } catch (error) {
+    const reverted = decodeRevert(error)
+    if (reverted) return { errorName: reverted.errorName, args: reverted.args }
+    throw new Error(`expected a custom error, got: ${error instanceof BaseError ? error.shortMessage : String(error)}`)
+  }
+  throw new Error("expected a revert, but the call succeeded")
+}
+
+/** Asserts that `call` reverts with the custom error `errorName` (and `args` when given). */
+export const expectRevert = async (
+  call: Promise<unknown>,
+  errorName: string,
+  args?: ReadonlyArray<unknown>
+): Promise<void> => {
+  const reverted = await revertOf(call)
+  expect(reverted.errorName).toBe(errorName)
+  if (args !== undefined) expect(reverted.args).toEqual(args)
+}
+
+/** Selector of a custom error of the wallet's ABI (which includes the vault's errors). */
+export const selectorOf = (errorName: string): Hex => {
+  for (const item of streamingWalletAbi) {
+    if (item.type === "error" && item.name === errorName) {
+      const signature = `${item.name}(${item.inputs.map((i) => i.type).join(",")})`
+      return toFunctionSelector(signature)
+    }
+  }
+  throw new Error(`no error ${errorName} in the StreamingWallet ABI`)
+}
