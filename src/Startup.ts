@@ -1,4 +1,5 @@
-import { Effect, Layer } from "effect"
+import { Effect, Layer, Option } from "effect"
+import { AppConfig } from "./config.js"
 import { bindChain } from "./chain/binding.js"
 import { seedCatalogue } from "./db/seed.js"
 import { Chain } from "./domain/Chain.js"
@@ -8,7 +9,9 @@ export const StartupLive = Layer.effectDiscard(
   Effect.gen(function* () {
     yield* bindChain
     const chain = yield* Chain
-    if (chain.binding.kind === "in-process") {
+    const config = yield* AppConfig
+    // demo data: always with the in-process chain, and on the embedded database (e.g. against `npm run chain`)
+    if (chain.binding.kind === "in-process" || Option.isNone(config.database.url)) {
       const added = yield* seedCatalogue()
       if (added > 0) yield* Effect.logInfo("demo catalogue loaded", { items: added })
     }

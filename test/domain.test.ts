@@ -88,6 +88,8 @@ describe("session state machine", () => {
             result = Session.settle(clock, step.kind === "settle-ok" ? "COMPLETED" : "FAILED")
             expect(Either.isRight(result)).toBe(before === "SETTLING")
             break
+          default:
+            throw new Error(`unknown action ${String(step.kind)}`)
         }
         if (Either.isRight(result)) clock = result.right
         else expect(result.left.from).toBe(before)

@@ -217,11 +217,33 @@ const bootstrap = (dev: Context.Tag.Service<ChainDev>) =>
   })
 
 /** The dev handle alone (deployed, not yet funded). */
-export const ChainDevLive = (options: { readonly demo: boolean }) =>
+/** A development node over HTTP (`npm run chain`): the same dev operations through its JSON-RPC. */
+const httpProvider = (url: string): DevProvider => {
+  let id = 0
+  return {
+    request: async ({ method, params }) => {
+      const response = await fetch(url, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ jsonrpc: "2.0", id: ++id, method, params: params ?? [] })
+      })
+      const body: unknown = await response.json()
+      if (typeof body !== "object" || body === null) throw new Error(`${method}: malformed JSON-RPC answer`)
+      if ("error" in body && typeof body.error === "object" && body.error !== null) {
+        const e = body.error
+        const message = "message" in e && typeof e.message === "string" ? e.message : `${method} failed`
+        throw Object.assign(new Error(message), { code: "code" in e ? e.code : -32603, data: "data" in e ? e.data : undefined })
+      }
+      return "result" in body ? body.result : undefined
+    }
+  }
+}
+
+export const ChainDevLive = (options: { readonly demo: boolean; readonly rpcUrl?: string }) =>
   Layer.effect(
     ChainDev,
     Effect.gen(function* () {
-      const provider = yield* loadProvider
+      const provider = options.rpcUrl === undefined ? yield* loadProvider : httpProvider(options.rpcUrl)
       const clients = yield* makeClients(provider)
       const deployment = yield* deploy(clients)
       const dev = makeDev(clients, deployment)

@@ -1,0 +1,89 @@
+import { HttpApiEndpoint, HttpApiGroup, OpenApi } from "@effect/platform"
+import { Schema } from "effect"
+import { AddressFromString } from "../domain/Address.js"
+import { AmountString, formatUsdc } from "../domain/Money.js"
+import { Envelope } from "../http/envelope.js"
+import { BadRequestError, ConflictError, ForbiddenError, NotFoundError, ServiceUnavailableError, UnauthorizedError } from "../http/errors.js"
+import type { Balance as BalanceModel, UserStats as UserStatsModel } from "./Users.js"
+
+/**
+ * The seed's balance object, plus two fields beyond it: `reserved` (the estimated cost of the user's open
+ * sessions and payments in flight) and `spendable` (total - reserved, never below 0), each also formatted.
+ * Amounts are strings in the token's smallest unit; `formatted` has two decimals, never rounded up.
+ */
+export const Balance = Schema.Struct({
+  userAddress: AddressFromString,
+  yieldBalance: AmountString,
+  principalBalance: AmountString,
+  totalBalance: AmountString,
+  reserved: AmountString,
+  spendable: AmountString,
+  formatted: Schema.Struct({
+    yield: Schema.String,
+    principal: Schema.String,
+    total: Schema.String,
+    reserved: Schema.String,
+    spendable: Schema.String
+  })
+}).annotations({ identifier: "Balance" })
+
+export const UserStats = Schema.Struct({
+  totalSessions: Schema.NonNegativeInt,
+  completedSessions: Schema.NonNegativeInt,
+  /** Seconds. */
+  totalWatchTime: Schema.NonNegativeInt,
+  /** Seconds: floor(totalWatchTime / totalSessions). */
+  averageWatchTime: Schema.NonNegativeInt,
+  totalSpent: AmountString,
+  balance: Balance
+}).annotations({ identifier: "UserStats" })
+
+const UserPath = Schema.Struct({ userAddress: AddressFromString })
+
+export class UserApi extends HttpApiGroup.make("user")
+  .add(
+    HttpApiEndpoint.get("balance", "/api/user/:userAddress/balance")
+      .setPath(UserPath)
+      .addSuccess(Envelope(Balance))
+      .annotate(OpenApi.Description, "Vault balances (public on-chain data); an address never seen is all zeros")
+  )
+  .add(
+    HttpApiEndpoint.get("stats", "/api/user/:userAddress/stats")
+      .setPath(UserPath)
+      .addSuccess(Envelope(UserStats))
+      .annotate(OpenApi.Description, "Usage statistics: private, requires acting for the address")
+  )
+  // every error `httpErrors` may end with, declared once for the group
+  .addError(BadRequestError)
+  .addError(UnauthorizedError)
+  .addError(ForbiddenError)
+  .addError(NotFoundError)
+  .addError(ConflictError)
+  .addError(ServiceUnavailableError)
+  .annotate(OpenApi.Description, "A viewer's balance and usage") {}
+
+/** Wire form of a balance. */
+export const balanceView = (b: BalanceModel): typeof Balance.Type => ({
+  userAddress: b.userAddress,
+  yieldBalance: b.yieldBalance,
+  principalBalance: b.principalBalance,
+  totalBalance: b.totalBalance,
+  reserved: b.reserved,
+  spendable: b.spendable,
+  formatted: {
+    yield: formatUsdc(b.yieldBalance),
+    principal: formatUsdc(b.principalBalance),
+    total: formatUsdc(b.totalBalance),
+    reserved: formatUsdc(b.reserved),
+    spendable: formatUsdc(b.spendable)
+  }
+})
+
+export const statsView = (s: UserStatsModel): typeof UserStats.Type => ({
+  totalSessions: s.totalSessions,
+  completedSessions: s.completedSessions,
+  totalWatchTime: s.totalWatchTime,
+  averageWatchTime: s.averageWatchTime,
+  totalSpent: s.totalSpent,
+  balance: balanceView(s.balance)
+})

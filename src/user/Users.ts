@@ -1,0 +1,67 @@
+import { Clock, Context, Effect, Layer } from "effect"
+import type { Address } from "../domain/Address.js"
+import { Chain, type VaultBalances } from "../domain/Chain.js"
+import type { ChainUnavailable, DatabaseUnavailable } from "../domain/errors.js"
+import { SessionRepo } from "../session/SessionRepo.js"
+import { type UsageStats, UserStatsRepo } from "./UserStatsRepo.js"
+
+/** A user's vault balance and what their open sessions have reserved of it. */
+export interface Balance {
+  readonly userAddress: Address
+  readonly yieldBalance: bigint
+  readonly principalBalance: bigint
+  /** yield + principal */
+  readonly totalBalance: bigint
+  /** The estimated cost of the user's open sessions (and of payments in flight). */
+  readonly reserved: bigint
+  /** total - reserved, never below 0: what a new session may still promise. */
+  readonly spendable: bigint
+}
+
+export interface UserStats extends UsageStats {
+  readonly balance: Balance
+}
+
+/** Combines the vault's balances with the reservation (pure). */
+export const balanceOf = (userAddress: Address, vault: VaultBalances, reserved: bigint): Balance => {
+  const totalBalance = vault.yieldBalance + vault.principal
+  return {
+    userAddress,
+    yieldBalance: vault.yieldBalance,
+    principalBalance: vault.principal,
+    totalBalance,
+    reserved,
+    spendable: totalBalance > reserved ? totalBalance - reserved : 0n
+  }
+}
+
+/** The user use cases: balances (public, on-chain data) and usage statistics (private). */
+export class Users extends Context.Tag("payg/Users")<
+  Users,
+  {
+    readonly balance: (user: Address) => Effect.Effect<Balance, ChainUnavailable | DatabaseUnavailable>
+    readonly stats: (user: Address) => Effect.Effect<UserStats, ChainUnavailable | DatabaseUnavailable>
+  }
+>() {}
+
+export const UsersLive = Layer.effect(
+  Users,
+  Effect.gen(function* () {
+    const chain = yield* Chain
+    const sessions = yield* SessionRepo
+    const statsRepo = yield* UserStatsRepo
+
+    const balance = Effect.fn("Users.balance")(function* (user: Address) {
+      const [vault, reserved] = yield* Effect.all([chain.balancesOf(user), sessions.reservedFor(user)], { concurrency: 2 })
+      return balanceOf(user, vault, reserved)
+    })
+
+    const stats = Effect.fn("Users.stats")(function* (user: Address) {
+      const now = yield* Clock.currentTimeMillis
+      const [usage, current] = yield* Effect.all([statsRepo.usageOf(user, now), balance(user)], { concurrency: 2 })
+      return { ...usage, balance: current }
+    })
+
+    return Users.of({ balance, stats })
+  })
+)

@@ -1,0 +1,189 @@
+import { type Vitest, describe, expect, it, layer } from "@effect/vitest"
+import { Context, Duration, Effect, Either, Layer, Option } from "effect"
+import { ChainDev, ChainDevLive, ChainFromDev } from "../src/chain/ChainInProcess.js"
+import { ChainViem } from "../src/chain/ChainViem.js"
+import { streamingWalletAbi } from "../src/chain/contracts.js"
+import { Chain, contentKeyOf } from "../src/domain/Chain.js"
+import { toAddress } from "../src/domain/Address.js"
+import { configFrom } from "./support/app.js"
+import { hardhatNode } from "./support/hardhatNode.js"
+import { USDC, fundedViewer, randomAddress } from "./support/users.js"
+
+/** Hardhat's well-known account #0, the deployer and operator on a development node. */
+const HARDHAT_KEY_0 = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"
+
+class NodeUrl extends Context.Tag("test/NodeUrl")<NodeUrl, string>() {}
+
+let nextKey = 800_000n
+const key = () => nextKey++
+
+/** The same checks for every adapter: the port's contract. */
+const portSuite = (it: Vitest.MethodsNonLive<Chain | ChainDev, true>) => {
+  it.effect("status: chain id 31337 and a block number", () =>
+    Effect.gen(function* () {
+      const chain = yield* Chain
+      const status = yield* chain.status
+      expect(status.chainId).toBe(31337)
+      expect(status.blockNumber).toBeGreaterThan(0n)
+    }))
+
+  it.effect("balances, allowance and a content listing", () =>
+    Effect.gen(function* () {
+      const chain = yield* Chain
+      const user = yield* fundedViewer({ principal: 40n * USDC, yieldAmount: 2n * USDC, allowance: 30n * USDC })
+      expect(yield* chain.balancesOf(user)).toEqual({ yieldBalance: 2n * USDC, principal: 40n * USDC })
+      expect(yield* chain.spendAllowance(user)).toBe(30n * USDC)
+      expect(yield* chain.balancesOf(randomAddress())).toEqual({ yieldBalance: 0n, principal: 0n })
+      expect(yield* chain.contentListing("intro-to-defi")).toEqual({
+        listed: true,
+        price: 10n * USDC,
+        duration: 3600n,
+        creator: toAddress("0x976ea74026e726554db657fa54763abd0c3a0aa9")
+      })
+      expect((yield* chain.contentListing("never-listed")).listed).toBe(false)
+    }))
+
+  it.effect("settle pays yield first, is found again, and a second settlement of the key is a typed revert", () =>
+    Effect.gen(function* () {
+      const chain = yield* Chain
+      const user = yield* fundedViewer({ principal: 40n * USDC, yieldAmount: 2n * USDC })
+      const k = key()
+      expect(Option.isNone(yield* chain.findSettlement(k))).toBe(true)
+      const paid = yield* chain.settle({ sessionKey: k, user, contentId: "intro-to-defi", amount: 5n * USDC })
+      expect(paid).toMatchObject({ sessionKey: k, user, amount: 5n * USDC, fromYield: 2n * USDC, fromPrincipal: 3n * USDC, batchSize: 1 })
+      expect(paid.gasUsed).toBeGreaterThan(21_000n)
+      const found = yield* chain.findSettlement(k)
+      expect(Option.getOrThrow(found)).toEqual(paid)
+      const again = yield* Effect.either(chain.settle({ sessionKey: k, user, contentId: "intro-to-defi", amount: 5n * USDC }))
+      expect(Either.isLeft(again) && again.left._tag === "SettlementRejected" && again.left.errorName).toBe("AlreadySettled")
+    }))
+
+  it.effect("settleBatch settles the good entries and reports each bad one by name", () =>
+    Effect.gen(function* () {
+      const chain = yield* Chain
+      const user = yield* fundedViewer()
+      const [a, b, c] = [key(), key(), key()]
+      const outcomes = yield* chain.settleBatch([
+        { sessionKey: a, user, contentId: "intro-to-defi", amount: 1n * USDC },
+        { sessionKey: b, user, contentId: "intro-to-defi", amount: 11n * USDC },
+        { sessionKey: c, user, contentId: "yield-farming-101", amount: 2n * USDC }
+      ])
+      expect(outcomes.map((o) => o._tag)).toEqual(["Settled", "Rejected", "Settled"])
+      const rejected = outcomes[1]
+      expect(rejected?._tag === "Rejected" && rejected.errorName).toBe("AmountExceedsPrice")
+      const settled = outcomes[0]
+      expect(settled?._tag === "Settled" && settled.settlement.batchSize).toBe(2)
+    }))
+
+  it.effect("verifyPayment accepts the viewer's own payment and rejects forged, unrelated and failed transactions", () =>
+    Effect.gen(function* () {
+      const chain = yield* Chain
+      const dev = yield* ChainDev
+      const user = yield* fundedViewer()
+      const k = key()
+      const paid = yield* chain.settle({ sessionKey: k, user, contentId: "yield-farming-101", amount: 2n * USDC })
+      const expected = { sessionKey: k, user, contentId: "yield-farming-101", minAmount: 2n * USDC }
+      expect((yield* chain.verifyPayment(paid.txHash, expected)).amount).toBe(2n * USDC)
+
+      const reason = (r: Either.Either<unknown, { readonly _tag: string; readonly message: string }>) =>
+        Either.isLeft(r) && r.left._tag === "PaymentNotProven" ? r.left.message : "accepted"
+      expect(reason(yield* Effect.either(chain.verifyPayment(`0x${"12".repeat(32)}`, expected)))).toMatch(/not found/)
+      expect(reason(yield* Effect.either(chain.verifyPayment(paid.txHash, { ...expected, sessionKey: key() })))).toMatch(/no SessionSettled/)
+      expect(reason(yield* Effect.either(chain.verifyPayment(paid.txHash, { ...expected, user: randomAddress() })))).toMatch(/another address/)
+      expect(reason(yield* Effect.either(chain.verifyPayment(paid.txHash, { ...expected, minAmount: 3n * USDC })))).toMatch(/less than/)
+      // a reverted transaction (sent without simulation, with fixed gas, so it is mined and fails)
+      const failed = yield* Effect.promise(async () => {
+        const hash = await dev.walletClient.writeContract({
+          address: dev.deployment.wallet,
+          abi: streamingWalletAbi,
+          functionName: "settle",
+          args: [k, user, contentKeyOf("yield-farming-101"), 1n],
+          gas: 300_000n
+        })
+        await dev.publicClient.waitForTransactionReceipt({ hash })
+        return hash
+      })
+      expect(reason(yield* Effect.either(chain.verifyPayment(failed, expected)))).toMatch(/failed/)
+    }))
+}
+
+describe("Chain port", () => {
+  describe("in-process (Hardhat EDR)", () => {
+    layer(ChainFromDev.pipe(Layer.provideMerge(ChainDevLive({ demo: true }))), { timeout: 120_000, excludeTestServices: true })((it) => portSuite(it))
+  })
+
+  describe("ChainViem over HTTP to `hardhat node`", () => {
+    const OverHttp = Layer.unwrapScoped(
+      Effect.gen(function* () {
+        const node = yield* hardhatNode
+        const dev = ChainDevLive({ demo: true, rpcUrl: node.url })
+        const viem = Layer.unwrapEffect(
+          Effect.map(ChainDev, (d) =>
+            ChainViem.pipe(
+              Layer.provide(
+                configFrom({
+                  RPC_URL: node.url,
+                  PRIVATE_KEY: HARDHAT_KEY_0,
+                  NETWORK_ID: "31337",
+                  MOCK_USDC_ADDRESS: d.deployment.usdc,
+                  YIELD_VAULT_ADDRESS: d.deployment.vault,
+                  STREAMING_WALLET_ADDRESS: d.deployment.wallet
+                })
+              )
+            )
+          )
+        )
+        return viem.pipe(Layer.provideMerge(dev), Layer.merge(Layer.succeed(NodeUrl, node.url)))
+      })
+    )
+    layer(OverHttp, { timeout: 180_000, excludeTestServices: true })((it) => {
+      portSuite(it)
+
+      it.effect("a wrong NETWORK_ID refuses to start with a clear line", () =>
+        Effect.gen(function* () {
+          const dev = yield* ChainDev
+          const url = yield* NodeUrl
+          const result = yield* Effect.either(
+            Layer.build(
+              ChainViem.pipe(
+                Layer.provide(
+                  configFrom({
+                    RPC_URL: url,
+                    PRIVATE_KEY: HARDHAT_KEY_0,
+                    NETWORK_ID: "11155111",
+                    MOCK_USDC_ADDRESS: dev.deployment.usdc,
+                    YIELD_VAULT_ADDRESS: dev.deployment.vault,
+                    STREAMING_WALLET_ADDRESS: dev.deployment.wallet
+                  })
+                )
+              )
+            )
+          )
+          expect(Either.isLeft(result) && result.left.message).toBe("NETWORK_ID is 11155111 but RPC_URL serves chain 31337")
+        }).pipe(Effect.scoped))
+    })
+  })
+
+  it.scoped("an unreachable RPC fails fast and clearly", () =>
+    Effect.gen(function* () {
+      const started = Date.now()
+      const result = yield* Effect.either(
+        Layer.build(
+          ChainViem.pipe(
+            Layer.provide(
+              configFrom({
+                RPC_URL: "http://127.0.0.1:9",
+                PRIVATE_KEY: HARDHAT_KEY_0,
+                MOCK_USDC_ADDRESS: `0x${"1".repeat(40)}`,
+                YIELD_VAULT_ADDRESS: `0x${"2".repeat(40)}`,
+                STREAMING_WALLET_ADDRESS: `0x${"3".repeat(40)}`,
+                CHAIN_TIMEOUT: "3 seconds"
+              })
+            )
+          )
+        )
+      )
+      expect(Either.isLeft(result) && result.left.message).toMatch(/^RPC_URL: cannot reach the chain/)
+      expect(Date.now() - started).toBeLessThan(Duration.toMillis("15 seconds"))
+    }))
+})

@@ -1,0 +1,40 @@
+import { Duration, Effect, Schedule } from "effect"
+import { spawn } from "node:child_process"
+import { createServer } from "node:net"
+
+const freePort = Effect.async<number>((resume) => {
+  const server = createServer()
+  server.listen(0, "127.0.0.1", () => {
+    const address = server.address()
+    const port = typeof address === "object" && address !== null ? address.port : 0
+    server.close(() => resume(Effect.succeed(port)))
+  })
+})
+
+/** `hardhat node` on a free local port for the life of the scope; yields its URL once it answers. */
+export const hardhatNode = Effect.gen(function* () {
+  const port = yield* freePort
+  const child = yield* Effect.acquireRelease(
+    Effect.sync(() =>
+      spawn("node_modules/.bin/hardhat", ["node", "--hostname", "127.0.0.1", "--port", String(port)], {
+        stdio: "ignore",
+        detached: true
+      })
+    ),
+    (child) =>
+      Effect.sync(() => {
+        if (child.pid !== undefined) {
+          try {
+            process.kill(-child.pid, "SIGKILL")
+          } catch {
+            // already gone
+          }
+        }
+      })
+  )
+  const url = `http://127.0.0.1:${port}`
+  yield* Effect.tryPromise(() =>
+    fetch(url, { method: "POST", headers: { "content-type": "application/json" }, body: '{"jsonrpc":"2.0","id":1,"method":"eth_chainId","params":[]}' })
+  ).pipe(Effect.retry(Schedule.spaced(Duration.millis(250)).pipe(Schedule.upTo(Duration.seconds(60)))), Effect.orDie)
+  return { url, pid: child.pid }
+})
