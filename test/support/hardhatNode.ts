@@ -1,15 +1,6 @@
 import { Duration, Effect, Schedule } from "effect"
 import { spawn } from "node:child_process"
-import { createServer } from "node:net"
-
-const freePort = Effect.async<number>((resume) => {
-  const server = createServer()
-  server.listen(0, "127.0.0.1", () => {
-    const address = server.address()
-    const port = typeof address === "object" && address !== null ? address.port : 0
-    server.close(() => resume(Effect.succeed(port)))
-  })
-})
+import { freePort } from "./process.js"
 
 /** `hardhat node` on a free local port for the life of the scope; yields its URL once it answers. */
 export const hardhatNode = Effect.gen(function* () {
