@@ -206,7 +206,7 @@ const bootstrap = (dev: Context.Tag.Service<ChainDev>) =>
     for (const account of demoAccounts) {
       yield* dev.fund(account, { principal: 500n * USDC, yieldAmount: 25n * USDC, allowance: 10_000n * USDC })
     }
-    yield* Effect.logInfo("in-process chain ready", {
+    yield* Effect.logInfo("development chain ready", {
       chainId: 31337,
       usdc: dev.deployment.usdc,
       vault: dev.deployment.vault,
