@@ -39,8 +39,7 @@ const config: HardhatUserConfig = {
   },
   defaultNetwork: "hardhat",
   networks: {
-    // a failing transaction is mined with status 0 (as on a real chain) instead of throwing at send
-    hardhat: { chainId: 31337, throwOnTransactionFailures: false },
+    hardhat: { chainId: 31337 },
     localhost: { url: "http://127.0.0.1:8545", chainId: 31337 },
     sepolia: {
       // Without RPC_URL the placeholder fails to resolve, naming the missing variable.

@@ -12,6 +12,23 @@ import { USDC, fundedViewer, randomAddress } from "./support/users.js"
 /** Hardhat's well-known account #0, the deployer and operator on a development node. */
 const HARDHAT_KEY_0 = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"
 
+/** The hash of a transaction Hardhat mined and then reported as failed, from anywhere on the error's cause chain. */
+const minedHashOf = (e: unknown): `0x${string}` | undefined => {
+  for (let cur: unknown = e, depth = 0; typeof cur === "object" && cur !== null && depth < 10; depth++) {
+    for (const field of ["transactionHash", "txHash"]) {
+      const v: unknown = Reflect.get(cur, field)
+      if (typeof v === "string" && /^0x[0-9a-f]{64}$/i.test(v)) return `0x${v.slice(2)}`
+    }
+    const data: unknown = Reflect.get(cur, "data")
+    if (typeof data === "object" && data !== null) {
+      const v: unknown = Reflect.get(data, "txHash") ?? Reflect.get(data, "transactionHash")
+      if (typeof v === "string" && /^0x[0-9a-f]{64}$/i.test(v)) return `0x${v.slice(2)}`
+    }
+    cur = Reflect.get(cur, "cause")
+  }
+  return undefined
+}
+
 class NodeUrl extends Context.Tag("test/NodeUrl")<NodeUrl, string>() {}
 
 let nextKey = 800_000n
@@ -91,18 +108,23 @@ const portSuite = (it: Vitest.MethodsNonLive<Chain | ChainDev, true>) => {
       expect(reason(yield* Effect.either(chain.verifyPayment(paid.txHash, { ...expected, sessionKey: key() })))).toMatch(/no SessionSettled/)
       expect(reason(yield* Effect.either(chain.verifyPayment(paid.txHash, { ...expected, user: randomAddress() })))).toMatch(/another address/)
       expect(reason(yield* Effect.either(chain.verifyPayment(paid.txHash, { ...expected, minAmount: 3n * USDC })))).toMatch(/less than/)
-      // a reverted transaction (sent without simulation, with fixed gas, so it is mined and fails)
-      const failed = yield* Effect.promise(async () => {
-        const hash = await dev.walletClient.writeContract({
-          address: dev.deployment.wallet,
-          abi: streamingWalletAbi,
-          functionName: "settle",
-          args: [k, user, contentKeyOf("yield-farming-101"), 1n],
-          gas: 300_000n
-        })
-        await dev.publicClient.waitForTransactionReceipt({ hash })
-        return hash
-      })
+      // a reverted transaction: sent without simulation, with fixed gas, so it is mined and fails (Hardhat
+      // still mines it and then throws, naming its hash on the error)
+      const failed = yield* Effect.promise(() =>
+        dev.walletClient
+          .writeContract({
+            address: dev.deployment.wallet,
+            abi: streamingWalletAbi,
+            functionName: "settle",
+            args: [k, user, contentKeyOf("yield-farming-101"), 1n],
+            gas: 300_000n
+          })
+          .then(
+            () => undefined,
+            (e: unknown) => minedHashOf(e)
+          )
+      )
+      if (failed === undefined) throw new Error("expected the transaction to fail")
       expect(reason(yield* Effect.either(chain.verifyPayment(failed, expected)))).toMatch(/failed/)
     }))
 }
