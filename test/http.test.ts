@@ -1,6 +1,7 @@
 import { HttpClient, HttpClientRequest } from "@effect/platform"
 import { describe, expect, it } from "@effect/vitest"
 import { Effect } from "effect"
+import { jsonDepth } from "../src/http/jsonDepth.js"
 import { TestApp, apiClient } from "./support/app.js"
 
 const seedError = {
@@ -50,6 +51,23 @@ describe("HTTP foundation", () => {
         expect(body).toEqual({ ...seedError, error: "Bad Request", statusCode: 400 })
         expect(JSON.stringify(body)).not.toMatch(/_tag|issues|HttpApiDecodeError/)
       }))
+
+    it.effect("a deeply nested JSON body is a 400 before it reaches a schema (no stack overflow)", () =>
+      Effect.gen(function* () {
+        const http = yield* HttpClient.HttpClient
+        const deep = `{"userAddress":${"[".repeat(5000)}${"]".repeat(5000)},"contentId":"intro-to-defi"}`
+        const res = yield* http.execute(HttpClientRequest.post("/api/session/start").pipe(HttpClientRequest.bodyText(deep, "application/json")))
+        expect(res.status).toBe(400)
+        expect(yield* res.json).toEqual({ ...seedError, error: "Bad Request", statusCode: 400, message: expect.stringContaining("nested deeper") })
+      }))
+
+    it("JSON depth is counted without parsing, ignoring brackets inside strings", () => {
+      expect(jsonDepth('{"a":[1,{"b":"[[[["}]}')).toBe(3)
+      expect(jsonDepth(String.raw`"\\"[`)).toBe(1) // an escaped backslash ends the string before the bracket
+      expect(jsonDepth(String.raw`"\"["`)).toBe(0) // an escaped quote does not
+      expect(jsonDepth("[]")).toBe(1)
+      expect(jsonDepth("1")).toBe(0)
+    })
 
     it.effect("the OpenAPI document and the docs page are served", () =>
       Effect.gen(function* () {
