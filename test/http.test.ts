@@ -61,6 +61,18 @@ describe("HTTP foundation", () => {
         expect(yield* res.json).toEqual({ ...seedError, error: "Bad Request", statusCode: 400, message: expect.stringContaining("nested deeper") })
       }))
 
+    it.effect("a body that is not JSON is a 415 in the seed's error format", () =>
+      Effect.gen(function* () {
+        const http = yield* HttpClient.HttpClient
+        for (const type of ["multipart/form-data", "text/plain", "application/x-www-form-urlencoded"]) {
+          const res = yield* http.execute(
+            HttpClientRequest.post("/api/session/start").pipe(HttpClientRequest.bodyText('{"userAddress":"0x1","contentId":"a"}', type))
+          )
+          expect(res.status).toBe(415)
+          expect(yield* res.json).toEqual({ ...seedError, error: "Unsupported Media Type", statusCode: 415 })
+        }
+      }))
+
     it("JSON depth is counted without parsing, ignoring brackets inside strings", () => {
       expect(jsonDepth('{"a":[1,{"b":"[[[["}]}')).toBe(3)
       expect(jsonDepth(String.raw`"\\"[`)).toBe(1) // an escaped backslash ends the string before the bracket

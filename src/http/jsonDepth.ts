@@ -27,22 +27,32 @@ export const jsonDepth = (text: string): number => {
   return max
 }
 
+const isJson = (contentType: string): boolean => {
+  const type = contentType.split(";")[0]?.trim().toLowerCase() ?? ""
+  return type === "application/json" || type.endsWith("+json")
+}
+
+const refuse = (status: number, message: string) =>
+  Effect.map(Clock.currentTimeMillis, (now) => HttpServerResponse.unsafeJson(seedError(status, message, now), { status }))
+
 /**
- * Refuses JSON bodies nested deeper than MAX_JSON_DEPTH with a 400, before schema decoding: formatting
- * a decode error for a value thousands of levels deep would overflow the stack.
+ * Every body this API takes is JSON. Before schema decoding: a body of another media type is a 415
+ * (the platform would otherwise try to parse e.g. multipart and fail as a defect), and a JSON body
+ * nested deeper than MAX_JSON_DEPTH is a 400 (formatting a decode error for a value thousands of
+ * levels deep would overflow the stack).
  */
-export const jsonDepthGuard = <E, R>(app: HttpApp.Default<E, R>): HttpApp.Default<E, R> =>
+export const jsonBodyGuard = <E, R>(app: HttpApp.Default<E, R>): HttpApp.Default<E, R> =>
   Effect.gen(function* () {
     const request = yield* HttpServerRequest.HttpServerRequest
-    if (request.method === "GET" || request.method === "HEAD" || !(request.headers["content-type"] ?? "").includes("json")) {
-      return yield* app
-    }
+    if (request.method === "GET" || request.method === "HEAD" || request.method === "OPTIONS") return yield* app
+    const contentType = request.headers["content-type"]
     const text = yield* Effect.option(request.text)
-    if (text._tag === "Some" && jsonDepth(text.value) > MAX_JSON_DEPTH) {
-      const now = yield* Clock.currentTimeMillis
-      return HttpServerResponse.unsafeJson(seedError(400, `invalid request: the JSON body is nested deeper than ${MAX_JSON_DEPTH} levels`, now), {
-        status: 400
-      })
+    if (text._tag === "None" || text.value.length === 0) return yield* app
+    if (contentType !== undefined && !isJson(contentType)) {
+      return yield* refuse(415, "the request body must be JSON (Content-Type: application/json)")
+    }
+    if (jsonDepth(text.value) > MAX_JSON_DEPTH) {
+      return yield* refuse(400, `invalid request: the JSON body is nested deeper than ${MAX_JSON_DEPTH} levels`)
     }
     return yield* app
   })
