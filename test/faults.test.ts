@@ -10,8 +10,7 @@ import { Chain } from "../src/domain/Chain.js"
 import { ContentId } from "../src/domain/Content.js"
 import { HttpAppLive } from "../src/http/Server.js"
 import { Settlements } from "../src/session/Settlements.js"
-import { NodeHttpServer } from "@effect/platform-node"
-import { apiClient, configFrom } from "./support/app.js"
+import { TestServer, apiClient, configFrom } from "./support/app.js"
 import { TimeTravel, TimeTravelLive } from "./support/clock.js"
 import pg from "pg"
 import { FlakyTestApp, whileChainDown } from "./support/flakyChain.js"
@@ -128,7 +127,7 @@ describe("faults", () => {
           DATABASE_URL: url.toString()
         }
         return HttpAppLive.pipe(
-          Layer.provideMerge(NodeHttpServer.layerTest),
+          Layer.provideMerge(TestServer),
           Layer.provideMerge(makeAppLive(ChainFromDev)),
           Layer.provideMerge(ChainDevLive({ demo: true })),
           Layer.provideMerge(configFrom(vars)),

@@ -55,7 +55,7 @@ export const layerPg = (url: Redacted.Redacted, poolSize: number) =>
   PgClient.layer({
     url,
     maxConnections: poolSize,
-    connectTimeout: Duration.seconds(5),
+    connectTimeout: Duration.seconds(15),
     idleTimeout: Duration.seconds(30),
     applicationName: "payg"
   })

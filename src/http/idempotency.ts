@@ -4,7 +4,7 @@ import type { SqlError } from "@effect/sql/SqlError"
 import { Clock, Duration, Effect, Option } from "effect"
 import { createHash } from "node:crypto"
 import { seedError } from "./errors.js"
-import { normalize } from "./seedErrors.js"
+import { VALIDATION_FAILED, normalize } from "./seedErrors.js"
 
 /**
  * Idempotency keys on POST requests, with Stripe's semantics: a request carrying `Idempotency-Key`
@@ -26,6 +26,20 @@ interface Stored {
   readonly requestHash: string
   readonly statusCode: number | null
   readonly responseBody: string | null
+}
+
+/**
+ * A request that failed validation. The response seen here was already rendered in the seed format (the
+ * pipeline's pre-response handler runs before this middleware gets it), so it is known by its message.
+ */
+const isValidationFailure = (response: HttpServerResponse.HttpServerResponse): boolean => {
+  if (response.status !== 400 || response.body._tag !== "Uint8Array") return false
+  try {
+    const body: unknown = JSON.parse(decoder.decode(response.body.body))
+    return typeof body === "object" && body !== null && "message" in body && typeof body.message === "string" && body.message.startsWith(VALIDATION_FAILED)
+  } catch {
+    return false
+  }
 }
 
 const replay = (row: Stored) =>
@@ -64,6 +78,11 @@ export const idempotency = <E, R>(app: HttpApp.Default<E, R>): HttpApp.Default<E
         if (exit._tag === "Failure") {
           yield* sql`DELETE FROM idempotency_keys WHERE scope = ${scope} AND key = ${key}`.pipe(Effect.ignore)
           return yield* exit
+        }
+        // a request that failed validation never started: like Stripe, keep no result for it
+        if (isValidationFailure(exit.value)) {
+          yield* sql`DELETE FROM idempotency_keys WHERE scope = ${scope} AND key = ${key}`
+          return exit.value
         }
         const response = yield* normalize(request, exit.value)
         const text = response.body._tag === "Uint8Array" ? decoder.decode(response.body.body) : ""

@@ -1,6 +1,7 @@
 import { type HttpApp, HttpServerRequest, HttpServerResponse } from "@effect/platform"
 import { Clock, Effect } from "effect"
 import { seedError } from "./errors.js"
+import { VALIDATION_FAILED } from "./seedErrors.js"
 
 /** Deeper than any body of this API needs; deep enough to stay far from the stack's limit. */
 export const MAX_JSON_DEPTH = 32
@@ -27,10 +28,8 @@ export const jsonDepth = (text: string): number => {
   return max
 }
 
-const isJson = (contentType: string): boolean => {
-  const type = contentType.split(";")[0]?.trim().toLowerCase() ?? ""
-  return type === "application/json" || type.endsWith("+json")
-}
+/** Exactly what the platform's payload decoder reads as JSON; anything else it would read again as bytes. */
+const isJson = (contentType: string): boolean => (contentType.split(";")[0]?.trim().toLowerCase() ?? "") === "application/json"
 
 const refuse = (status: number, message: string) =>
   Effect.map(Clock.currentTimeMillis, (now) => HttpServerResponse.unsafeJson(seedError(status, message, now), { status }))
@@ -52,7 +51,7 @@ export const jsonBodyGuard = <E, R>(app: HttpApp.Default<E, R>): HttpApp.Default
       return yield* refuse(415, "the request body must be JSON (Content-Type: application/json)")
     }
     if (jsonDepth(text.value) > MAX_JSON_DEPTH) {
-      return yield* refuse(400, `invalid request: the JSON body is nested deeper than ${MAX_JSON_DEPTH} levels`)
+      return yield* refuse(400, `${VALIDATION_FAILED}: the JSON body is nested deeper than ${MAX_JSON_DEPTH} levels`)
     }
     return yield* app
   })

@@ -21,6 +21,9 @@ const readJson = (response: HttpServerResponse.HttpServerResponse): unknown => {
 
 const isRecord = (u: unknown): u is Record<string, unknown> => typeof u === "object" && u !== null && !Array.isArray(u)
 
+/** How the message of every request that failed validation (schema decoding) begins. */
+export const VALIDATION_FAILED = "invalid request"
+
 /** Turns a schema failure's message into one line a client can act on, without internals. */
 const describeDecodeError = (body: Record<string, unknown>): string => {
   const issues = Array.isArray(body.issues) ? body.issues : []
@@ -31,7 +34,7 @@ const describeDecodeError = (body: Record<string, unknown>): string => {
     return [path ? `${path}: ${message}` : message]
   })
   const unique = [...new Set(parts)].slice(0, 5)
-  return unique.length > 0 ? `invalid request: ${unique.join("; ")}` : "invalid request"
+  return unique.length > 0 ? `${VALIDATION_FAILED}: ${unique.join("; ")}` : VALIDATION_FAILED
 }
 
 const respond = (status: number, message: string, headers?: HttpServerResponse.HttpServerResponse["headers"]) =>
@@ -52,7 +55,8 @@ const defaultMessage = (status: number): string => {
   }
 }
 
-const normalize = (request: HttpServerRequest.HttpServerRequest, response: HttpServerResponse.HttpServerResponse) => {
+/** The rewrite itself: a response of status >= 400 gets the seed body; anything else passes unchanged. */
+export const normalize = (request: HttpServerRequest.HttpServerRequest, response: HttpServerResponse.HttpServerResponse) => {
   if (response.status < 400) return Effect.succeed(response)
   const body = readJson(response)
   if (isRecord(body) && typeof body.error === "string" && typeof body.statusCode === "number" && typeof body.message === "string") {

@@ -1,11 +1,12 @@
-import { HttpApiClient, HttpClient } from "@effect/platform"
-import { NodeHttpServer } from "@effect/platform-node"
+import { HttpApiClient, HttpClient, HttpServer } from "@effect/platform"
+import { NodeHttpClient, NodeHttpServer } from "@effect/platform-node"
+import { createServer } from "node:http"
 import { ConfigProvider, Effect, Layer, Option } from "effect"
 import { PaygApi } from "../../src/Api.js"
 import { makeAppLive } from "../../src/AppLive.js"
 import { ChainDevLive, ChainFromDev } from "../../src/chain/ChainInProcess.js"
 import { AppConfig } from "../../src/config.js"
-import { HttpAppLive } from "../../src/http/Server.js"
+import { HttpAppLive, withSeedClientErrors } from "../../src/http/Server.js"
 import { TimeTravelLive } from "./clock.js"
 import { freshDatabaseUrl } from "./database.js"
 
@@ -35,12 +36,22 @@ export const testConfig = (vars: Record<string, string> = {}) =>
 export const TestApp = (vars: Record<string, string> = {}) => {
   const app = makeAppLive(ChainFromDev).pipe(Layer.provideMerge(ChainDevLive({ demo: true })))
   return HttpAppLive.pipe(
-    Layer.provideMerge(NodeHttpServer.layerTest),
+    Layer.provideMerge(TestServer),
     Layer.provideMerge(app),
     Layer.provideMerge(testConfig(vars)),
     Layer.provideMerge(TimeTravelLive)
   )
 }
+
+/**
+ * The test's HTTP server: a real Node server on a random port, built like production's (the same
+ * client-error handler), with an HttpClient aimed at it.
+ */
+export const TestServer = HttpServer.layerTestClient.pipe(
+  Layer.provide(NodeHttpClient.layerWithoutAgent),
+  Layer.provide(NodeHttpClient.makeAgentLayer({ keepAlive: false })),
+  Layer.provideMerge(NodeHttpServer.layer(() => withSeedClientErrors(createServer()), { port: 0, host: "127.0.0.1" }))
+)
 
 /** The typed client of the whole API, over the test server. */
 export const apiClient = HttpApiClient.make(PaygApi)

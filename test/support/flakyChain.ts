@@ -1,11 +1,10 @@
-import { NodeHttpServer } from "@effect/platform-node"
 import { Context, Effect, Layer, Ref } from "effect"
 import { makeAppLive } from "../../src/AppLive.js"
 import { ChainDevLive, ChainFromDev } from "../../src/chain/ChainInProcess.js"
 import { Chain } from "../../src/domain/Chain.js"
 import { ChainUnavailable } from "../../src/domain/errors.js"
 import { HttpAppLive } from "../../src/http/Server.js"
-import { testConfig } from "./app.js"
+import { TestServer, testConfig } from "./app.js"
 import { TimeTravelLive } from "./clock.js"
 
 /** The switch of a `FlakyChain`: while it holds `true`, every Chain operation fails with ChainUnavailable. */
@@ -55,7 +54,7 @@ export const FlakyChain = Layer.effect(
 export const FlakyTestApp = (vars: Record<string, string> = {}) => {
   const app = makeAppLive(FlakyChain).pipe(Layer.provideMerge(ChainOutageLive), Layer.provideMerge(ChainDevLive({ demo: true })))
   return HttpAppLive.pipe(
-    Layer.provideMerge(NodeHttpServer.layerTest),
+    Layer.provideMerge(TestServer),
     Layer.provideMerge(app),
     Layer.provideMerge(testConfig(vars)),
     Layer.provideMerge(TimeTravelLive)
