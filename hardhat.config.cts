@@ -2,7 +2,6 @@
 // ESM `hardhat.config.ts`); the hardhat CLI loads it through ts-node, `import hre from "hardhat"` under
 // `node --import tsx` through tsx (test/contracts/support/register-ts.ts does the same under vitest).
 import path from "node:path"
-import solc from "solc"
 import { subtask } from "hardhat/config"
 import { TASK_COMPILE_SOLIDITY_GET_SOLC_BUILD } from "hardhat/builtin-tasks/task-names"
 import type { HardhatUserConfig } from "hardhat/types"
@@ -15,6 +14,9 @@ const SOLC_VERSION = "0.8.30"
 // No compiler download is possible here: compile with the solc-js build shipped by the `solc` package.
 subtask(TASK_COMPILE_SOLIDITY_GET_SOLC_BUILD, async (args: { solcVersion: string }, _hre, runSuper) => {
   if (args.solcVersion !== SOLC_VERSION) return runSuper()
+  // loaded here, not at the top: the server imports this config and must not load the compiler
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const solc: { version(): string } = require("solc")
   return {
     compilerPath: path.join(path.dirname(require.resolve("solc/package.json")), "soljson.js"),
     isSolcJs: true,

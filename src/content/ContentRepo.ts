@@ -1,11 +1,12 @@
-import { SqlClient } from "@effect/sql"
 import { Context, Effect, Layer, Option } from "effect"
 import type { ContentItem } from "../domain/Content.js"
 import { ContentId } from "../domain/Content.js"
 import type { DatabaseUnavailable } from "../domain/errors.js"
+import { PgPool } from "../db/Database.js"
 import { orUnavailable } from "../db/errors.js"
+import { rawQuery } from "../db/rawQuery.js"
 
-interface ContentRow {
+type ContentRow = {
   readonly id: string
   readonly contentId: string
   readonly title: string
@@ -55,28 +56,37 @@ export class ContentRepo extends Context.Tag("payg/ContentRepo")<
   }
 >() {}
 
+const COLUMNS = `id, content_id AS "contentId", title, description, full_price::text AS "fullPrice",
+  total_duration AS "totalDuration", category, thumbnail_url AS "thumbnailUrl",
+  is_active AS "isActive", creator_address AS "creatorAddress", created_at AS "createdAt"`
+
+/**
+ * The catalogue is read on every listing, detail and session start: single statements, sent straight
+ * through the pool (see PgPool).
+ */
 export const ContentRepoPg = Layer.effect(
   ContentRepo,
   Effect.gen(function* () {
-    const sql = yield* SqlClient.SqlClient
-    const columns = sql`
-      id, content_id AS "contentId", title, description, full_price::text AS "fullPrice",
-      total_duration AS "totalDuration", category, thumbnail_url AS "thumbnailUrl",
-      is_active AS "isActive", creator_address AS "creatorAddress", created_at AS "createdAt"`
+    const pool = yield* PgPool
+    const byContentId = `SELECT ${COLUMNS} FROM content WHERE content_id = $1`
+    // $1 category or NULL, $2 the id of the previous page's last item or NULL, $3 the limit
+    const page = `SELECT ${COLUMNS} FROM content
+      WHERE is_active
+        AND ($1::text IS NULL OR category = $1)
+        AND ($2::text IS NULL OR (created_at, id) > (SELECT p.created_at, p.id FROM content p WHERE p.id = $2))
+      ORDER BY created_at, id
+      LIMIT $3`
     return ContentRepo.of({
       findByContentId: (contentId) =>
-        sql<ContentRow>`SELECT ${columns} FROM content WHERE content_id = ${contentId}`.pipe(
+        rawQuery<ContentRow>(pool, byContentId, [contentId]).pipe(
           Effect.map((rows) => Option.map(Option.fromNullable(rows[0]), toContentItem)),
           orUnavailable
         ),
       listActive: ({ afterId, category, limit }) =>
-        sql<ContentRow>`
-          SELECT ${columns} FROM content
-          WHERE is_active
-            ${category !== undefined ? sql`AND category = ${category}` : sql``}
-            ${afterId !== undefined ? sql`AND (created_at, id) > (SELECT p.created_at, p.id FROM content p WHERE p.id = ${afterId})` : sql``}
-          ORDER BY created_at, id
-          LIMIT ${limit}`.pipe(Effect.map((rows) => rows.map(toContentItem)), orUnavailable)
+        rawQuery<ContentRow>(pool, page, [category ?? null, afterId ?? null, limit]).pipe(
+          Effect.map((rows) => rows.map(toContentItem)),
+          orUnavailable
+        )
     })
   })
 )

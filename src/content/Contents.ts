@@ -62,7 +62,7 @@ export const ContentsLive = Layer.effect(
     const repo = yield* ContentRepo
     const chain = yield* Chain
 
-    const list = Effect.fn("Contents.list")(function* (options: {
+    const list = Effect.fnUntraced(function* (options: {
       readonly category: Option.Option<string>
       readonly limit: number
       readonly afterId: Option.Option<string>
@@ -79,7 +79,7 @@ export const ContentsLive = Layer.effect(
       return { items, next }
     })
 
-    const detail = Effect.fn("Contents.detail")(function* (contentId: string) {
+    const detail = Effect.fnUntraced(function* (contentId: string) {
       const found = yield* repo.findByContentId(contentId)
       if (Option.isNone(found) || !found.value.isActive) return yield* new ContentNotFound({ contentId })
       const item = found.value

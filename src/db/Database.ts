@@ -1,8 +1,9 @@
 import { PGlite } from "@electric-sql/pglite"
 import { PGLiteSocketServer } from "@electric-sql/pglite-socket"
 import { PgClient } from "@effect/sql-pg"
-import { SqlClient } from "@effect/sql"
-import { Duration, Effect, Layer, Option, Redacted } from "effect"
+import { SqlError } from "@effect/sql/SqlError"
+import { Context, Duration, Effect, Layer, Option, Redacted } from "effect"
+import pg from "pg"
 import { mkdtemp, rm } from "node:fs/promises"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
@@ -12,7 +13,44 @@ import { runMigrations } from "./migrate.js"
 /**
  * The database adapter: PostgreSQL when DATABASE_URL is set, otherwise an embedded PGlite served over
  * a private Unix socket so the very same `@effect/sql-pg` client, SQL and migrations run on both.
+ *
+ * One `pg` pool serves both the `@effect/sql-pg` client (transactions, most queries) and `PgPool`, the
+ * raw pool the hottest reads use directly: `@effect/sql-pg` costs several times the driver's own CPU per
+ * query (see bench/RESULTS.md), which a single-row read cannot hide.
  */
+export class PgPool extends Context.Tag("payg/PgPool")<PgPool, pg.Pool>() {}
+
+/** A pool, checked once so an unreachable database fails the start quickly and clearly. */
+const makePool = (options: pg.PoolConfig) =>
+  Effect.gen(function* () {
+    const pool = yield* Effect.acquireRelease(
+      Effect.sync(() => {
+        const p = new pg.Pool({ ...options, application_name: "payg" })
+        // an idle client's error (the server went away) is handled when the pool next hands it out
+        p.on("error", () => undefined)
+        return p
+      }),
+      (p) => Effect.promise(() => p.end()).pipe(Effect.timeoutOption(Duration.seconds(2)))
+    )
+    yield* Effect.tryPromise({
+      try: () => pool.query("SELECT 1"),
+      catch: (cause) => new SqlError({ cause, message: "PgClient: Failed to connect" })
+    }).pipe(
+      Effect.timeoutFail({
+        duration: Duration.millis(options.connectionTimeoutMillis ?? 15_000),
+        onTimeout: () => new SqlError({ cause: new Error("Connection timed out"), message: "PgClient: Connection timed out" })
+      })
+    )
+    return pool
+  })
+
+/** PgClient, SqlClient and PgPool over one pool. */
+const layerFromPool = (options: pg.PoolConfig) =>
+  Layer.unwrapScoped(
+    Effect.map(makePool(options), (pool) =>
+      Layer.merge(PgClient.layerFromPool({ acquire: Effect.succeed(pool), applicationName: "payg" }), Layer.succeed(PgPool, pool))
+    )
+  )
 
 
 /** Embedded PGlite: in memory, or in PGLITE_DATA_DIR when set. One connection (PGlite is single-session). */
@@ -39,28 +77,14 @@ export const layerPGlite = (dataDir: Option.Option<string>) =>
         }),
         (server) => Effect.promise(() => server.stop()).pipe(Effect.ignore)
       )
-      return PgClient.layer({
-        host: dir,
-        port,
-        username: "postgres",
-        database: "postgres",
-        maxConnections: 1,
-        connectTimeout: Duration.seconds(10),
-        applicationName: "payg"
-      })
+      return layerFromPool({ host: dir, port, user: "postgres", database: "postgres", max: 1, connectionTimeoutMillis: 10_000 })
     }).pipe(Effect.orDie)
   )
 
 export const layerPg = (url: Redacted.Redacted, poolSize: number) =>
-  PgClient.layer({
-    url,
-    maxConnections: poolSize,
-    connectTimeout: Duration.seconds(15),
-    idleTimeout: Duration.seconds(30),
-    applicationName: "payg"
-  })
+  layerFromPool({ connectionString: Redacted.value(url), max: poolSize, connectionTimeoutMillis: 15_000, idleTimeoutMillis: 30_000 })
 
-/** PgClient + SqlClient from configuration, migrated. */
+/** PgClient, SqlClient and PgPool from configuration, migrated. */
 export const DatabaseLive = Layer.unwrapEffect(
   Effect.gen(function* () {
     const config = yield* AppConfig
@@ -72,4 +96,3 @@ export const DatabaseLive = Layer.unwrapEffect(
   })
 )
 
-export type Sql = SqlClient.SqlClient

@@ -1,17 +1,18 @@
-import { type HttpApp, HttpServerRequest, HttpServerResponse } from "@effect/platform"
+import { HttpApp, HttpServerRequest, HttpServerResponse } from "@effect/platform"
 import { SqlClient } from "@effect/sql"
 import type { SqlError } from "@effect/sql/SqlError"
 import { Clock, Duration, Effect, Option } from "effect"
 import { createHash } from "node:crypto"
 import { seedError } from "./errors.js"
-import { VALIDATION_FAILED, normalize } from "./seedErrors.js"
+import { VALIDATION_FAILED } from "./seedErrors.js"
 
 /**
  * Idempotency keys on POST requests, with Stripe's semantics: a request carrying `Idempotency-Key`
  * is done once; a retry with the same key and the same body gets the first response (status and body,
  * marked `Idempotent-Replayed: true`) without doing the work again, for 24 hours; the same key with a
  * different body is 422; a retry that arrives while the first is still running waits for it. Keys live
- * in PostgreSQL, so every instance sees them. A request that ends in a defect releases its key.
+ * in PostgreSQL, so every instance sees them. A request that failed validation or ended in a 5xx
+ * releases its key. The answer is stored in a pre-response handler, the last step before it is written.
  */
 
 const HEADER = "idempotency-key"
@@ -29,8 +30,8 @@ interface Stored {
 }
 
 /**
- * A request that failed validation. The response seen here was already rendered in the seed format (the
- * pipeline's pre-response handler runs before this middleware gets it), so it is known by its message.
+ * A request that failed validation. The response seen here is already in the seed format (the pipeline's
+ * pre-response handler runs first), so it is known by its message.
  */
 const isValidationFailure = (response: HttpServerResponse.HttpServerResponse): boolean => {
   if (response.status !== 400 || response.body._tag !== "Uint8Array") return false
@@ -74,23 +75,28 @@ export const idempotency = <E, R>(app: HttpApp.Default<E, R>): HttpApp.Default<E
           WHERE idempotency_keys.created_at < ${expired}
         RETURNING key`
       if (claimed.length > 0) {
+        // store the answer in the last step before it is written, so a retry that follows the response
+        // always finds it; a request that failed validation or ended in a 5xx keeps nothing (like Stripe)
+        const release = sql`DELETE FROM idempotency_keys WHERE scope = ${scope} AND key = ${key}`
+        yield* HttpApp.appendPreResponseHandler((_request, response) =>
+          Effect.gen(function* () {
+            if (response.status >= 500 || isValidationFailure(response)) {
+              yield* release
+              return response
+            }
+            const text = response.body._tag === "Uint8Array" ? decoder.decode(response.body.body) : ""
+            const done = yield* Clock.currentTimeMillis
+            yield* sql`
+              UPDATE idempotency_keys SET status_code = ${response.status}, response_body = ${text}, completed_at = ${new Date(done)}
+              WHERE scope = ${scope} AND key = ${key}`
+            return response
+          }).pipe(
+            Effect.catchAll((e) => Effect.as(Effect.logWarning("idempotency key not stored", { reason: e.message }), response))
+          )
+        )
         const exit = yield* Effect.exit(app)
-        if (exit._tag === "Failure") {
-          yield* sql`DELETE FROM idempotency_keys WHERE scope = ${scope} AND key = ${key}`.pipe(Effect.ignore)
-          return yield* exit
-        }
-        // a request that failed validation never started: like Stripe, keep no result for it
-        if (isValidationFailure(exit.value)) {
-          yield* sql`DELETE FROM idempotency_keys WHERE scope = ${scope} AND key = ${key}`
-          return exit.value
-        }
-        const response = yield* normalize(request, exit.value)
-        const text = response.body._tag === "Uint8Array" ? decoder.decode(response.body.body) : ""
-        const done = yield* Clock.currentTimeMillis
-        yield* sql`
-          UPDATE idempotency_keys SET status_code = ${response.status}, response_body = ${text}, completed_at = ${new Date(done)}
-          WHERE scope = ${scope} AND key = ${key}`
-        return response
+        if (exit._tag === "Failure") yield* release.pipe(Effect.ignore)
+        return yield* exit
       }
       // someone else holds the key: the same request must match, then wait for its answer
       const read = sql<Stored>`

@@ -5,7 +5,9 @@ import { type Address, toAddress } from "../domain/Address.js"
 import type { SessionClock, SessionId, SessionStatus } from "../domain/Session.js"
 import { SessionId as SessionIdSchema } from "../domain/Session.js"
 import { DatabaseUnavailable, SessionAlreadyOpen } from "../domain/errors.js"
+import { PgPool } from "../db/Database.js"
 import { orUnavailable } from "../db/errors.js"
+import { rawExecute, rawQuery } from "../db/rawQuery.js"
 
 /** A session as stored, with the title of its content and its settlement (if any). */
 export interface SessionRecord {
@@ -83,6 +85,11 @@ export class SessionRepo extends Context.Tag("payg/SessionRepo")<
       now: number,
       extra?: { readonly billedSeconds?: number; readonly finalCost?: bigint; readonly failureReason?: string }
     ) => Effect.Effect<void, DatabaseUnavailable>
+    /**
+     * Saves a clock only if the session's clock is still exactly `expected` (the one it was computed
+     * from): a compare-and-set, so a pause or resume needs no transaction. False when it changed first.
+     */
+    readonly saveClockIf: (id: SessionId, clock: SessionClock, now: number, expected: SessionClock) => Effect.Effect<boolean, DatabaseUnavailable>
     /** The estimated cost (full price) of the user's ACTIVE and PAUSED sessions, plus what is SETTLING. */
     readonly reservedFor: (user: Address) => Effect.Effect<bigint, DatabaseUnavailable>
     readonly listOpen: (user: Address) => Effect.Effect<ReadonlyArray<SessionRecord>, DatabaseUnavailable>
@@ -113,7 +120,7 @@ export class SessionRepo extends Context.Tag("payg/SessionRepo")<
   }
 >() {}
 
-interface Row {
+type Row = {
   readonly id: string
   readonly settlementKey: string
   readonly userAddress: string
@@ -197,15 +204,8 @@ const toRecord = (r: Row): SessionRecord => {
   }
 }
 
-const isUniqueViolation = (e: SqlError): boolean =>
-  typeof e.cause === "object" && e.cause !== null && "code" in e.cause && e.cause.code === "23505"
-
-export const SessionRepoPg = Layer.effect(
-  SessionRepo,
-  Effect.gen(function* () {
-    const sql = yield* SqlClient.SqlClient
-    const select = sql`
-      SELECT s.id, s.settlement_key::text AS "settlementKey", s.user_address AS "userAddress", s.content_id AS "contentId",
+/** A session with its content's title and its settlement (one row). */
+const SELECT_SESSION = `      SELECT s.id, s.settlement_key::text AS "settlementKey", s.user_address AS "userAddress", s.content_id AS "contentId",
              c.title AS "contentTitle", s.status, s.full_price::text AS "fullPrice", s.total_duration AS "totalDuration",
              s.started_at AS "startedAt", s.active_ms::text AS "activeMs", s.paused_ms::text AS "pausedMs",
              s.segment_started_at AS "segmentStartedAt", s.ended_at AS "endedAt", s.billed_seconds AS "billedSeconds",
@@ -217,10 +217,22 @@ export const SessionRepoPg = Layer.effect(
       FROM sessions s
       JOIN content c ON c.content_id = s.content_id
       LEFT JOIN settlements t ON t.session_id = s.id`
+
+const isUniqueViolation = (e: SqlError): boolean =>
+  typeof e.cause === "object" && e.cause !== null && "code" in e.cause && e.cause.code === "23505"
+
+export const SessionRepoPg = Layer.effect(
+  SessionRepo,
+  Effect.gen(function* () {
+    const sql = yield* SqlClient.SqlClient
+    const select = sql.literal(SELECT_SESSION)
     const one = (rows: ReadonlyArray<Row>) => Option.map(Option.fromNullable(rows[0]), toRecord)
     const ts = (ms: number) => new Date(ms)
 
-    const find = (id: string) => sql<Row>`${select} WHERE s.id = ${id}`.pipe(Effect.map(one), orUnavailable)
+    const pool = yield* PgPool
+    const findText = `${SELECT_SESSION} WHERE s.id = $1`
+    // the hottest read (GET /api/session/:id): straight through the pool
+    const find = (id: string) => rawQuery<Row>(pool, findText, [id]).pipe(Effect.map(one), orUnavailable)
 
     return SessionRepo.of({
       insert: (s) =>
@@ -248,6 +260,27 @@ export const SessionRepoPg = Layer.effect(
                  failure_reason = COALESCE(${extra?.failureReason ?? null}, failure_reason),
                  updated_at = ${ts(now)}
           WHERE id = ${id}`.pipe(Effect.asVoid, orUnavailable),
+      saveClockIf: (id, c, now, expected) =>
+        rawExecute(
+          pool,
+          `UPDATE sessions SET status = $2, active_ms = $3, paused_ms = $4, segment_started_at = $5, updated_at = $6
+           WHERE id = $1 AND status = $7 AND active_ms = $8 AND paused_ms = $9 AND segment_started_at = $10`,
+          [
+            id,
+            c.status,
+            c.activeMs,
+            c.pausedMs,
+            ts(c.segmentStartedAt),
+            ts(now),
+            expected.status,
+            expected.activeMs,
+            expected.pausedMs,
+            ts(expected.segmentStartedAt)
+          ]
+        ).pipe(
+          Effect.map((changed) => changed === 1),
+          orUnavailable
+        ),
       reservedFor: (user) =>
         sql<{ readonly reserved: string }>`
           SELECT (COALESCE((SELECT sum(full_price) FROM sessions WHERE user_address = ${user} AND status IN ('ACTIVE', 'PAUSED')), 0)

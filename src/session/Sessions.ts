@@ -91,20 +91,28 @@ export const SessionsLive = Layer.effect(
         return rec.value
       })
 
-    /** Locks, checks ownership, applies a clock transition and saves it, all in one transaction. */
-    const transition = (id: string, actor: Actor, f: (clock: Session.SessionClock, now: number) => Either.Either<Session.SessionClock, Session.IllegalTransition>) =>
-      Effect.gen(function* () {
-        const now = yield* Clock.currentTimeMillis
-        return yield* sqlTx(
-          sql,
-          Effect.gen(function* () {
-            const rec = yield* owned(yield* repo.lock(id), id, actor)
-            const clock = yield* f(rec.clock, now)
-            yield* repo.saveClock(rec.id, clock, now)
-            return { ...rec, clock, updatedAt: now }
-          })
-        )
-      })
+    /**
+     * Reads, checks ownership, applies a clock transition and saves it if nobody changed the session in
+     * between (compare-and-set: two statements, no transaction); on a lost race, reads again and
+     * re-decides, so a concurrent pause and pause ends in one PAUSED and one 409.
+     */
+    const transition = (
+      id: string,
+      actor: Actor,
+      f: (clock: Session.SessionClock, now: number) => Either.Either<Session.SessionClock, Session.IllegalTransition>
+    ) => {
+      const attempt = (left: number): Effect.Effect<SessionRecord, SessionNotFound | NotSessionOwner | Session.IllegalTransition | DatabaseUnavailable> =>
+        Effect.gen(function* () {
+          const now = yield* Clock.currentTimeMillis
+          const rec = yield* owned(yield* repo.find(id), id, actor)
+          const clock = yield* f(rec.clock, now)
+          const saved = yield* repo.saveClockIf(rec.id, clock, now, rec.clock)
+          if (saved) return { ...rec, clock, updatedAt: now }
+          if (left > 0) return yield* attempt(left - 1)
+          return yield* new Session.IllegalTransition({ from: rec.clock.status, action: clock.status === "PAUSED" ? "pause" : "resume" })
+        })
+      return attempt(5)
+    }
 
     /** The catalogue item, refused unless the chain lists it at the same price and duration. */
     const sellable = (contentId: string) =>
@@ -207,7 +215,7 @@ export const SessionsLive = Layer.effect(
       pause: Effect.fn("Sessions.pause")((id: string, actor: Actor) => transition(id, actor, Session.pause)),
       resume: Effect.fn("Sessions.resume")((id: string, actor: Actor) => transition(id, actor, Session.resume)),
       stop,
-      get: Effect.fn("Sessions.get")(function* (id: string, actor: Actor) {
+      get: Effect.fnUntraced(function* (id: string, actor: Actor) {
         return yield* owned(yield* repo.find(id), id, actor)
       }),
       active: (user) => repo.listOpen(user),

@@ -1,0 +1,20 @@
+import { SqlError } from "@effect/sql/SqlError"
+import { Effect } from "effect"
+import type pg from "pg"
+
+/**
+ * One parameterised query straight through the `pg` pool, for the hottest single-statement reads.
+ * Failures are SqlErrors, so `orUnavailable` maps them like any other query's.
+ */
+export const rawQuery = <Row extends pg.QueryResultRow>(pool: pg.Pool, text: string, values: ReadonlyArray<unknown>) =>
+  Effect.tryPromise({
+    try: () => pool.query<Row>(text, [...values]),
+    catch: (cause) => new SqlError({ cause, message: "query failed" })
+  }).pipe(Effect.map((result) => result.rows))
+
+/** One parameterised write straight through the pool; yields how many rows it changed. */
+export const rawExecute = (pool: pg.Pool, text: string, values: ReadonlyArray<unknown>) =>
+  Effect.tryPromise({
+    try: () => pool.query(text, [...values]),
+    catch: (cause) => new SqlError({ cause, message: "query failed" })
+  }).pipe(Effect.map((result) => result.rowCount ?? 0))
