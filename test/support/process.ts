@@ -51,8 +51,8 @@ export const serverProcess = (env: Record<string, string>) =>
 
 /** Kills with SIGKILL (no clean-up can run) and waits for the exit. */
 export const killHard = (p: ServerProcess) =>
-  Effect.async<void>((resume) => {
-    if (p.child.exitCode !== null) return resume(Effect.void)
-    p.child.once("exit", () => resume(Effect.void))
+  Effect.async<boolean>((resume) => {
+    if (p.child.exitCode !== null) return resume(Effect.succeed(false))
+    p.child.once("exit", () => resume(Effect.succeed(true)))
     p.child.kill("SIGKILL")
   })

@@ -32,9 +32,9 @@ export const tcpProxy = (target: { readonly host: string; readonly port: number 
         s.listen(0, "127.0.0.1", () => resume(Effect.succeed(s)))
       }),
       (s) =>
-        Effect.async<void>((resume) => {
+        Effect.async<boolean>((resume) => {
           for (const socket of sockets) socket.destroy()
-          s.close(() => resume(Effect.void))
+          s.close(() => resume(Effect.succeed(true)))
         })
     )
     const address = server.address()
