@@ -1,9 +1,11 @@
 import { Layer } from "effect"
 import { ApiLive } from "./ApiLive.js"
-import { OwnershipOpen } from "./auth/Ownership.js"
+import { AuthLive } from "./auth/AuthLive.js"
+import { TokensLive } from "./auth/Tokens.js"
 import type { AppConfig } from "./config.js"
 import { ContentLive } from "./content/Live.js"
 import { DatabaseLive } from "./db/Database.js"
+import { HttpPipelineLive } from "./http/Pipeline.js"
 import type { Chain } from "./domain/Chain.js"
 import { SessionLive } from "./session/Live.js"
 import { StartupLive } from "./Startup.js"
@@ -18,8 +20,13 @@ export const ServicesLive = Layer.mergeAll(SessionLive, UserLive, ContentLive)
  */
 export const makeAppLive = <E, R>(chain: Layer.Layer<Chain, E, R | AppConfig>) =>
   ApiLive.pipe(
-    Layer.provide(OwnershipOpen),
+    // sign-in, tokens and the real ownership check (OwnershipLive): open in development, enforced when auth is required
+    Layer.provideMerge(AuthLive),
     Layer.provideMerge(ServicesLive),
     Layer.provide(StartupLive),
-    Layer.provideMerge(Layer.merge(DatabaseLive, chain))
+    // the HTTP pipeline's state (rate-limit store: Redis is reached before the server listens)
+    Layer.provideMerge(HttpPipelineLive),
+    // the signing key is checked alongside the database and the chain, so a production start without
+    // JWT_SECRET fails at once (AuthLive reuses this very layer: one key per process)
+    Layer.provideMerge(Layer.mergeAll(DatabaseLive, chain, TokensLive))
   )

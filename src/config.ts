@@ -86,6 +86,19 @@ const list = (name: string, fallback: string) =>
     Config.map((s) => s.split(",").map((x) => x.trim()).filter((x) => x.length > 0))
   )
 
+/** TRUST_PROXY: "false"/"0" (default) trusts no proxy, "true" one, N the last N hops of X-Forwarded-For. */
+const trustProxy = Config.string("TRUST_PROXY").pipe(
+  Config.withDefault("false"),
+  Config.mapOrFail((s) => {
+    const v = s.trim().toLowerCase()
+    if (v === "false") return Either.right(0)
+    if (v === "true") return Either.right(1)
+    return /^[0-9]{1,2}$/.test(v)
+      ? Either.right(Number(v))
+      : Either.left(ConfigError.InvalidData(["TRUST_PROXY"], "must be true, false or the number of trusted proxy hops"))
+  })
+)
+
 export const AppConfigSchema = Config.all({
   port,
   host: Config.string("HOST").pipe(Config.withDefault("0.0.0.0")),
@@ -114,7 +127,8 @@ export const AppConfigSchema = Config.all({
   }),
   settlement: Config.all({
     batch: Config.literal("on", "off")("SETTLEMENT_BATCH").pipe(Config.withDefault("on" as const)),
-    batchWindow: Config.duration("SETTLEMENT_BATCH_WINDOW").pipe(Config.withDefault(Duration.millis(20))),
+    // 0: send at once; stops that arrive while a send is in flight form the next batch
+    batchWindow: Config.duration("SETTLEMENT_BATCH_WINDOW").pipe(Config.withDefault(Duration.millis(0))),
     maxBatchSize: positiveInt("SETTLEMENT_MAX_BATCH", 100),
     reconcileEvery: Config.duration("RECONCILE_INTERVAL").pipe(Config.withDefault(Duration.seconds(15))),
     sessionMaxIdle: Config.duration("SESSION_MAX_IDLE").pipe(Config.withDefault(Duration.hours(6)))
@@ -133,7 +147,15 @@ export const AppConfigSchema = Config.all({
     enableHelmet: Config.boolean("ENABLE_HELMET").pipe(Config.withDefault(true)),
     enableCompression: Config.boolean("ENABLE_COMPRESSION").pipe(Config.withDefault(true)),
     bodyLimitBytes: positiveInt("BODY_LIMIT_BYTES", 64 * 1024),
-    requestTimeout: Config.duration("REQUEST_TIMEOUT").pipe(Config.withDefault(Duration.seconds(30)))
+    requestTimeout: Config.duration("REQUEST_TIMEOUT").pipe(Config.withDefault(Duration.seconds(30))),
+    /** Lifetime of a sign-in token (JWT). */
+    jwtTtl: Config.duration("JWT_TTL").pipe(Config.withDefault(Duration.hours(1))),
+    /** Lifetime of a sign-in nonce: the time a client has to sign and send its message. */
+    siweNonceTtl: Config.duration("SIWE_NONCE_TTL").pipe(Config.withDefault(Duration.minutes(10))),
+    /** Proxies in front of the server that append to X-Forwarded-For: 0 (default) trusts none. */
+    trustProxy,
+    /** Key prefix of the rate-limit counters in Redis (instances that share limits share a prefix). */
+    rateLimitPrefix: Config.string("RATE_LIMIT_PREFIX").pipe(Config.withDefault("payg:ratelimit:"))
   }),
   enableMetrics: Config.boolean("ENABLE_METRICS").pipe(Config.withDefault(true))
 })

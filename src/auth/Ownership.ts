@@ -42,7 +42,7 @@ export const OwnershipLive = Layer.effect(
     const tokens = yield* Tokens
     const required = authRequired(config)
 
-    const check = Effect.fn("Ownership.check")(function* (address: Address, request: HttpServerRequest.HttpServerRequest) {
+    const check = Effect.fnUntraced(function* (address: Address, request: HttpServerRequest.HttpServerRequest) {
       const header = request.headers["authorization"]
       if (header === undefined || header.length === 0) {
         if (required) return yield* new Unauthorized({ message: `authentication required: ${signInHint}` })

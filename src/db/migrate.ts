@@ -1,10 +1,12 @@
 import { Migrator } from "@effect/sql"
 import { Effect } from "effect"
 import migration0001 from "./migrations/0001_init.js"
+import migration0002 from "./migrations/0002_auth.js"
 
 /** Static imports (not the file system): PgMigrator.fromFileSystem cannot load .ts under vitest. */
 const migrations = {
-  "0001_init": migration0001
+  "0001_init": migration0001,
+  "0002_auth": migration0002
 }
 
 export const runMigrations = Migrator.make({})({

@@ -1,23 +1,55 @@
-import { type HttpApp, HttpApiBuilder, HttpApiSwagger, HttpMiddleware, HttpServer } from "@effect/platform"
+import { HttpApiBuilder, HttpApiSwagger, HttpServer } from "@effect/platform"
 import { NodeHttpServer } from "@effect/platform-node"
 import { Effect, Layer } from "effect"
-import { createServer } from "node:http"
+import { type Server, createServer } from "node:http"
+import type { Duplex } from "node:stream"
 import { AppConfig } from "../config.js"
-import { seedErrors } from "./seedErrors.js"
+import { MetricsRouteLive } from "../metrics/Http.js"
+import { BodyLimitLive } from "./Guards.js"
+import { seedError } from "./errors.js"
+import { idempotency } from "./idempotency.js"
+import { jsonBodyGuard } from "./jsonDepth.js"
+import { HttpPipeline } from "./Pipeline.js"
+import { DOCS_PATH } from "./Security.js"
 
-/** The HTTP middleware chain, outermost first. */
-export const middleware = (app: HttpApp.Default): HttpApp.Default => seedErrors(HttpMiddleware.logger(app))
-
-/** Serves the API, its OpenAPI document at /openapi.json and the docs page at /docs. */
-export const HttpAppLive = HttpApiBuilder.serve(middleware).pipe(
-  Layer.provide(HttpApiSwagger.layer({ path: "/docs" })),
-  Layer.provide(HttpApiBuilder.middlewareOpenApi({ path: "/openapi.json" }))
+/**
+ * Serves the API, its OpenAPI document at /openapi.json, the docs page at /docs and, when
+ * ENABLE_METRICS, /metrics. The middleware chain, outermost first: the HTTP pipeline (request id,
+ * log, metrics, CORS, rate limit, body limit, request timeout, security headers, compression, the
+ * seed's error body; see Pipeline.ts), the JSON body guard (media type, depth), then idempotency keys.
+ */
+export const HttpAppLive = Layer.unwrapEffect(
+  Effect.map(HttpPipeline, (pipeline) =>
+    HttpApiBuilder.serve((app) => pipeline.middleware(jsonBodyGuard(idempotency(app)))).pipe(
+      Layer.provide(HttpApiSwagger.layer({ path: DOCS_PATH })),
+      Layer.provide(HttpApiBuilder.middlewareOpenApi({ path: "/openapi.json" })),
+      Layer.provide(MetricsRouteLive),
+      Layer.provide(BodyLimitLive)
+    )
+  )
 )
+
+/**
+ * Requests Node itself rejects before any app code runs (bytes that are not HTTP, a malformed request
+ * line, oversized headers) still get the seed's error body rather than Node's bare status line.
+ */
+export const withSeedClientErrors = (server: Server): Server =>
+  server.on("clientError", (error: NodeJS.ErrnoException, socket: Duplex) => {
+    if (!socket.writable) return socket.destroy()
+    const status = error.code === "HPE_HEADER_OVERFLOW" ? 431 : 400
+    const body = JSON.stringify(
+      seedError(status, status === 431 ? "the request headers are too large" : "the request is not valid HTTP", Date.now())
+    )
+    socket.end(
+      `HTTP/1.1 ${status} ${status === 431 ? "Request Header Fields Too Large" : "Bad Request"}\r\n` +
+        `Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`
+    )
+  })
 
 /** A real listening Node server on PORT (built last, so it never accepts a request it cannot serve). */
 export const NodeServerLive = Layer.unwrapEffect(
   Effect.map(AppConfig, (config) =>
-    NodeHttpServer.layer(() => createServer({ keepAliveTimeout: 65_000, requestTimeout: 60_000 }), {
+    NodeHttpServer.layer(() => withSeedClientErrors(createServer({ keepAliveTimeout: 65_000, requestTimeout: 60_000 })), {
       port: config.port,
       host: config.host
     })

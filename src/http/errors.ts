@@ -96,3 +96,4 @@ export const seedError = (status: number, message: string, now: number): SeedErr
   statusCode: status,
   timestamp: new Date(now).toISOString()
 })
+

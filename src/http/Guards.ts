@@ -1,0 +1,23 @@
+import { FileSystem, HttpIncomingMessage, HttpServerResponse } from "@effect/platform"
+import { Clock, Effect, Layer, Option } from "effect"
+import { AppConfig } from "../config.js"
+import { seedError } from "./errors.js"
+
+/** A response in the seed's error format, stamped by `Clock`. */
+export const seedResponse = (status: number, message: string, headers?: Record<string, string>) =>
+  Effect.map(Clock.currentTimeMillis, (now) =>
+    HttpServerResponse.unsafeJson(seedError(status, message, now), { status, ...(headers === undefined ? {} : { headers }) })
+  )
+
+export const bodyTooLargeMessage = (limit: number) => `the request body exceeds the limit of ${limit} bytes`
+
+/**
+ * Backstop for the body limit: the platform's body reader never holds more than BODY_LIMIT_BYTES (its
+ * default is 10 MB). The pipeline answers oversized bodies with 413 before this could trigger (see
+ * BodyLimit.ts). Set once for the server, not per request.
+ */
+export const BodyLimitLive = Layer.unwrapEffect(
+  Effect.map(AppConfig, (config) =>
+    Layer.succeed(HttpIncomingMessage.MaxBodySize, Option.some(FileSystem.Size(config.security.bodyLimitBytes)))
+  )
+)
