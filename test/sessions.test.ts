@@ -78,6 +78,28 @@ describe("sessions", () => {
         expect(events[0]?.args.amount).toBe(7_500_000n)
       }))
 
+    it.effect("/metrics counts sessions started and stopped, settlements sent and confirmed, and chain calls", () =>
+      Effect.gen(function* () {
+        const client = yield* apiClient
+        const http = yield* HttpClient.HttpClient
+        const time = yield* TimeTravel
+        const scrape = Effect.flatMap(http.get("/metrics"), (r) => r.text)
+        const value = (text: string, name: string) => {
+          const line = text.split("\n").find((l) => l.startsWith(`${name} `) || l.startsWith(`${name}{`))
+          return line === undefined ? Number.NaN : Number(line.slice(line.lastIndexOf(" ") + 1))
+        }
+        const before = yield* scrape
+        const user = yield* fundedViewer()
+        const s = yield* client.session.start({ payload: { userAddress: user, contentId: cid("yield-farming-101") } })
+        yield* time.advance("10 minutes")
+        yield* client.session.stop({ payload: { sessionId: s.data.sessionId, userAddress: user } })
+        const after = yield* scrape
+        for (const name of ["payg_sessions_started_total", "payg_sessions_stopped_total", "payg_settlements_sent_total", "payg_settlements_confirmed_total"]) {
+          expect(value(after, name) - value(before, name)).toBeGreaterThanOrEqual(1)
+        }
+        expect(after).toMatch(/payg_chain_call_duration_seconds_count\{[^}]*call="settle(Batch)?"[^}]*\} [1-9]/)
+      }))
+
     it.effect("a session stopped before a billable second is CANCELLED with no transaction", () =>
       Effect.gen(function* () {
         const client = yield* apiClient

@@ -27,6 +27,7 @@ import {
   contentKeyOf
 } from "../domain/Chain.js"
 import { ChainUnavailable, PaymentNotProven, SettlementRejected } from "../domain/errors.js"
+import { trackChainCall } from "../metrics/Metrics.js"
 import { StartupError } from "../platform/StartupError.js"
 import { streamingWalletAbi, yieldVaultAbi } from "./contracts.js"
 import { classify, unavailable } from "./errors.js"
@@ -61,6 +62,7 @@ export const makeChain = (clients: ChainClients) =>
       Effect.tryPromise({ try: f, catch: unavailable }).pipe(
         Effect.timeoutFail({ duration: clients.timeout, onTimeout: () => new ChainUnavailable({ reason: `${label} timed out` }) }),
         retryTransient,
+        trackChainCall(label),
         Effect.withSpan(`Chain.${label}`)
       )
 
@@ -97,7 +99,7 @@ export const makeChain = (clients: ChainClients) =>
           return yield* new SettlementRejected({ errorName: "TransactionReverted", reason: `transaction ${hash} reverted` })
         }
         return receipt
-      }).pipe(sendLock.withPermits(1), Effect.withSpan(`Chain.${label}`))
+      }).pipe(trackChainCall(label), sendLock.withPermits(1), Effect.withSpan(`Chain.${label}`))
 
     const settle = (r: SettlementRequest) =>
       send("settle", () =>

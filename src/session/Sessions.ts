@@ -1,6 +1,6 @@
 import { SqlClient } from "@effect/sql"
 import { SqlError } from "@effect/sql/SqlError"
-import { Clock, Context, Effect, Either, Layer, Option } from "effect"
+import { Clock, Context, Effect, Either, Layer, Metric, Option } from "effect"
 import { randomBytes } from "node:crypto"
 import { ContentRepo } from "../content/ContentRepo.js"
 import type { Address } from "../domain/Address.js"
@@ -19,6 +19,7 @@ import {
 import * as Session from "../domain/Session.js"
 import type { ContentItem } from "../domain/Content.js"
 import { isConnectionFailure } from "../db/errors.js"
+import { sessionsStarted, sessionsStopped } from "../metrics/Metrics.js"
 import { type HistoryCursor, type SessionRecord, SessionRepo } from "./SessionRepo.js"
 import { Settlements } from "./Settlements.js"
 
@@ -163,6 +164,7 @@ export const SessionsLive = Layer.effect(
           })
         })
       )
+      yield* Metric.increment(sessionsStarted)
       return { session, content }
     })
 
@@ -203,6 +205,7 @@ export const SessionsLive = Layer.effect(
           return rec.id
         })
       )
+      yield* Metric.increment(sessionsStopped)
       const rec = yield* repo.find(stopped)
       if (Option.isSome(rec) && Option.isSome(rec.value.settlement)) {
         yield* settlements.finish(rec.value.settlement.value)

@@ -1,6 +1,7 @@
-import { Clock, Context, Effect, Layer, Option } from "effect"
+import { Clock, Context, Effect, Layer, Metric, Option } from "effect"
 import { Chain, type Settlement } from "../domain/Chain.js"
 import type { DatabaseUnavailable } from "../domain/errors.js"
+import { settlementsConfirmed, settlementsFailed } from "../metrics/Metrics.js"
 import { type SettlementRecord, SessionRepo } from "./SessionRepo.js"
 import { Settler } from "./Settler.js"
 
@@ -46,9 +47,11 @@ export const SettlementsLive = Layer.effect(
           },
           now
         )
-      )
+      ).pipe(Effect.tap((changed) => (changed ? Metric.increment(settlementsConfirmed) : Effect.void)))
     const fail = (s: SettlementRecord, reason: string) =>
-      Effect.flatMap(Clock.currentTimeMillis, (now) => repo.fail(s.sessionId, reason, now))
+      Effect.flatMap(Clock.currentTimeMillis, (now) => repo.fail(s.sessionId, reason, now)).pipe(
+        Effect.tap((changed) => (changed ? Metric.increment(settlementsFailed) : Effect.void))
+      )
     const touch = (s: SettlementRecord) => Effect.flatMap(Clock.currentTimeMillis, (now) => repo.touchSettlement(s.sessionId, now))
 
     /** An on-chain settlement of this key counts only if it is this session's payment. */

@@ -1,8 +1,9 @@
 import { SqlClient } from "@effect/sql"
-import { Context, Deferred, Duration, Effect, Exit, Layer, Queue } from "effect"
+import { Context, Deferred, Duration, Effect, Exit, Layer, Metric, Queue } from "effect"
 import { AppConfig } from "../config.js"
 import { Chain, type Settlement, type SettlementRequest } from "../domain/Chain.js"
 import { ChainUnavailable, SettlementRejected } from "../domain/errors.js"
+import { settlementsSent } from "../metrics/Metrics.js"
 
 type SettleError = SettlementRejected | ChainUnavailable
 
@@ -30,7 +31,7 @@ export const SettlerLive = Layer.scoped(
     /** Runs a send while holding the cross-instance operator lock; a database outage defers it. */
     const exclusive = <A>(send: Effect.Effect<A, SettleError>): Effect.Effect<A, SettleError> =>
       sql
-        .withTransaction(Effect.zipRight(sql`SELECT pg_advisory_xact_lock(${OPERATOR_LOCK})`, send))
+        .withTransaction(Effect.zipRight(sql`SELECT pg_advisory_xact_lock(${OPERATOR_LOCK})`, Effect.zipRight(Metric.increment(settlementsSent), send)))
         .pipe(Effect.catchTag("SqlError", () => Effect.fail(new ChainUnavailable({ reason: "the operator lock could not be taken (database unreachable)" }))))
 
     const single = (r: SettlementRequest) => exclusive(chain.settle(r)).pipe(Effect.withSpan("Settler.settle"))
