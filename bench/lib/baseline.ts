@@ -1,34 +1,16 @@
 import pg from "pg"
+import { CONTENT_COLUMNS, SELECT_SESSION } from "../../src/db/queries.js"
 
 /**
  * What the baseline servers do for `GET /api/session/:id?userAddress=...` and `GET /api/content`:
- * the app's own SQL (copied from src/session/SessionRepo.ts and src/content/ContentRepo.ts), through
+ * the app's own SQL (imported from src/db/queries.ts, which the repositories use), through
  * `pg`, shaped into the same envelope. No validation library, no framework beyond the router.
  */
 
-export const SESSION_SQL = `
-  SELECT s.id, s.settlement_key::text AS "settlementKey", s.user_address AS "userAddress", s.content_id AS "contentId",
-         c.title AS "contentTitle", s.status, s.full_price::text AS "fullPrice", s.total_duration AS "totalDuration",
-         s.started_at AS "startedAt", s.active_ms::text AS "activeMs", s.paused_ms::text AS "pausedMs",
-         s.segment_started_at AS "segmentStartedAt", s.ended_at AS "endedAt", s.billed_seconds AS "billedSeconds",
-         s.final_cost::text AS "finalCost", s.failure_reason AS "failureReason", s.updated_at AS "updatedAt",
-         t.mode AS "sMode", t.amount::text AS "sAmount", t.user_tx_hash AS "sUserTxHash", t.status AS "sStatus",
-         t.attempts AS "sAttempts", t.tx_hash AS "sTxHash", t.block_number::text AS "sBlockNumber",
-         t.gas_used::text AS "sGasUsed", t.batch_size AS "sBatchSize", t.from_yield::text AS "sFromYield",
-         t.from_principal::text AS "sFromPrincipal", t.failure_reason AS "sFailureReason", t.created_at AS "sCreatedAt"
-  FROM sessions s
-  JOIN content c ON c.content_id = s.content_id
-  LEFT JOIN settlements t ON t.session_id = s.id
-  WHERE s.id = $1`
+/** The app's own statements (imported, so the baselines can never drift from what the app runs). */
+export const SESSION_SQL = `${SELECT_SESSION} WHERE s.id = $1`
 
-export const CONTENT_SQL = `
-  SELECT id, content_id AS "contentId", title, description, full_price::text AS "fullPrice",
-         total_duration AS "totalDuration", category, thumbnail_url AS "thumbnailUrl",
-         is_active AS "isActive", creator_address AS "creatorAddress", created_at AS "createdAt"
-  FROM content
-  WHERE is_active
-  ORDER BY created_at, id
-  LIMIT $1`
+export const CONTENT_SQL = `SELECT ${CONTENT_COLUMNS} FROM content WHERE is_active ORDER BY created_at, id LIMIT $1`
 
 export interface Reply {
   readonly status: number

@@ -3,7 +3,7 @@ import { Option, Schema } from "effect"
 import { ContentId, type ContentItem } from "../domain/Content.js"
 import { AmountString } from "../domain/Money.js"
 import { Envelope } from "../http/envelope.js"
-import { BadRequestError, ConflictError, ForbiddenError, NotFoundError, ServiceUnavailableError, UnauthorizedError } from "../http/errors.js"
+import { withApiErrors } from "../http/errors.js"
 import type { ChainVerification, ContentDetail as ContentDetailModel, ContentPage } from "./Contents.js"
 
 /** A catalogue item on the wire: exactly the seed's fields (the creator's address is not part of them). */
@@ -97,7 +97,8 @@ export const ContentList = Schema.Struct({
   nextCursor: Schema.NullOr(ContentCursor)
 }).annotations({ identifier: "ContentList" })
 
-export class ContentApi extends HttpApiGroup.make("content")
+export class ContentApi extends withApiErrors(
+  HttpApiGroup.make("content")
   .add(
     HttpApiEndpoint.get("list", "/api/content")
       .setUrlParams(ContentListParams)
@@ -110,14 +111,8 @@ export class ContentApi extends HttpApiGroup.make("content")
       .addSuccess(Envelope(ContentDetail))
       .annotate(OpenApi.Description, "One active item with its on-chain listing; unknown or inactive items are 404")
   )
-  // every error `httpErrors` may end with, declared once for the group
-  .addError(BadRequestError)
-  .addError(UnauthorizedError)
-  .addError(ForbiddenError)
-  .addError(NotFoundError)
-  .addError(ConflictError)
-  .addError(ServiceUnavailableError)
-  .annotate(OpenApi.Description, "The content catalogue") {}
+  .annotate(OpenApi.Description, "The content catalogue")
+) {}
 
 /** Wire form of a catalogue item. */
 export const contentView = (c: ContentItem): typeof Content.Type => ({

@@ -4,6 +4,7 @@ import { ContentId } from "../domain/Content.js"
 import type { DatabaseUnavailable } from "../domain/errors.js"
 import { PgPool } from "../db/Database.js"
 import { orUnavailable } from "../db/errors.js"
+import { CONTENT_COLUMNS } from "../db/queries.js"
 import { rawQuery } from "../db/rawQuery.js"
 
 type ContentRow = {
@@ -56,9 +57,7 @@ export class ContentRepo extends Context.Tag("payg/ContentRepo")<
   }
 >() {}
 
-const COLUMNS = `id, content_id AS "contentId", title, description, full_price::text AS "fullPrice",
-  total_duration AS "totalDuration", category, thumbnail_url AS "thumbnailUrl",
-  is_active AS "isActive", creator_address AS "creatorAddress", created_at AS "createdAt"`
+
 
 /**
  * The catalogue is read on every listing, detail and session start: single statements, sent straight
@@ -68,9 +67,9 @@ export const ContentRepoPg = Layer.effect(
   ContentRepo,
   Effect.gen(function* () {
     const pool = yield* PgPool
-    const byContentId = `SELECT ${COLUMNS} FROM content WHERE content_id = $1`
+    const byContentId = `SELECT ${CONTENT_COLUMNS} FROM content WHERE content_id = $1`
     // $1 category or NULL, $2 the id of the previous page's last item or NULL, $3 the limit
-    const page = `SELECT ${COLUMNS} FROM content
+    const page = `SELECT ${CONTENT_COLUMNS} FROM content
       WHERE is_active
         AND ($1::text IS NULL OR category = $1)
         AND ($2::text IS NULL OR (created_at, id) > (SELECT p.created_at, p.id FROM content p WHERE p.id = $2))

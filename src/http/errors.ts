@@ -1,4 +1,4 @@
-import { HttpApiSchema } from "@effect/platform"
+import { type HttpApiEndpoint, type HttpApiGroup, HttpApiSchema } from "@effect/platform"
 import { Clock, Effect, ParseResult, Schema } from "effect"
 
 /**
@@ -97,3 +97,18 @@ export const seedError = (status: number, message: string, now: number): SeedErr
   timestamp: new Date(now).toISOString()
 })
 
+
+/**
+ * Declares on a group every error `httpErrors` (src/http/mapErrors.ts) may end a handler with: one
+ * place, so the groups cannot drift from the mapping.
+ */
+export const withApiErrors = <Id extends string, Endpoints extends HttpApiEndpoint.HttpApiEndpoint.Any, E, R, TopLevel extends boolean>(
+  group: HttpApiGroup.HttpApiGroup<Id, Endpoints, E, R, TopLevel>
+) =>
+  group
+    .addError(BadRequestError)
+    .addError(UnauthorizedError)
+    .addError(ForbiddenError)
+    .addError(NotFoundError)
+    .addError(ConflictError)
+    .addError(ServiceUnavailableError)

@@ -4,14 +4,7 @@ import { AddressFromString } from "../domain/Address.js"
 import { ContentId } from "../domain/Content.js"
 import { AmountString } from "../domain/Money.js"
 import { SessionId, SessionStatus } from "../domain/Session.js"
-import {
-  BadRequestError,
-  ConflictError,
-  ForbiddenError,
-  NotFoundError,
-  ServiceUnavailableError,
-  UnauthorizedError
-} from "../http/errors.js"
+import { withApiErrors } from "../http/errors.js"
 import { Envelope } from "../http/envelope.js"
 
 const strict = { parseOptions: { onExcessProperty: "error" } } as const
@@ -134,7 +127,8 @@ export const HistoryQuery = Schema.Struct({
   cursor: Schema.optional(Schema.String.pipe(Schema.pattern(/^[A-Za-z0-9_-]{1,200}$/, { message: () => "cursor is not valid" })))
 })
 
-export class SessionApi extends HttpApiGroup.make("session")
+export class SessionApi extends withApiErrors(
+  HttpApiGroup.make("session")
   .add(
     HttpApiEndpoint.post("start", "/api/session/start")
       .setPayload(StartRequest)
@@ -172,11 +166,6 @@ export class SessionApi extends HttpApiGroup.make("session")
       .setUrlParams(Schema.Struct({ userAddress: AddressFromString }))
       .addSuccess(Envelope(SessionDetail))
   )
-  .addError(BadRequestError)
-  .addError(UnauthorizedError)
-  .addError(ForbiddenError)
-  .addError(NotFoundError)
-  .addError(ConflictError)
-  .addError(ServiceUnavailableError)
-  .annotate(OpenApi.Description, "Streaming sessions: start, pause, resume, stop (and pay), read") {}
+  .annotate(OpenApi.Description, "Streaming sessions: start, pause, resume, stop (and pay), read")
+) {}
 

@@ -3,7 +3,7 @@ import { Schema } from "effect"
 import { AddressFromString } from "../domain/Address.js"
 import { AmountString, formatUsdc } from "../domain/Money.js"
 import { Envelope } from "../http/envelope.js"
-import { BadRequestError, ConflictError, ForbiddenError, NotFoundError, ServiceUnavailableError, UnauthorizedError } from "../http/errors.js"
+import { withApiErrors } from "../http/errors.js"
 import type { Balance as BalanceModel, UserStats as UserStatsModel } from "./Users.js"
 
 /**
@@ -40,7 +40,8 @@ export const UserStats = Schema.Struct({
 
 const UserPath = Schema.Struct({ userAddress: AddressFromString })
 
-export class UserApi extends HttpApiGroup.make("user")
+export class UserApi extends withApiErrors(
+  HttpApiGroup.make("user")
   .add(
     HttpApiEndpoint.get("balance", "/api/user/:userAddress/balance")
       .setPath(UserPath)
@@ -53,14 +54,8 @@ export class UserApi extends HttpApiGroup.make("user")
       .addSuccess(Envelope(UserStats))
       .annotate(OpenApi.Description, "Usage statistics: private, requires acting for the address")
   )
-  // every error `httpErrors` may end with, declared once for the group
-  .addError(BadRequestError)
-  .addError(UnauthorizedError)
-  .addError(ForbiddenError)
-  .addError(NotFoundError)
-  .addError(ConflictError)
-  .addError(ServiceUnavailableError)
-  .annotate(OpenApi.Description, "A viewer's balance and usage") {}
+  .annotate(OpenApi.Description, "A viewer's balance and usage")
+) {}
 
 /** Wire form of a balance. */
 export const balanceView = (b: BalanceModel): typeof Balance.Type => ({
