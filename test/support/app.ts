@@ -6,6 +6,7 @@ import { PaygApi } from "../../src/Api.js"
 import { makeAppLive } from "../../src/AppLive.js"
 import { ChainDevLive, ChainFromDev } from "../../src/chain/ChainInProcess.js"
 import { AppConfig } from "../../src/config.js"
+import type { Chain } from "../../src/domain/Chain.js"
 import { HttpAppLive, withSeedClientErrors } from "../../src/http/Server.js"
 import { TimeTravelLive } from "./clock.js"
 import { freshDatabaseUrl } from "./database.js"
@@ -30,11 +31,12 @@ export const testConfig = (vars: Record<string, string> = {}) =>
 
 /**
  * The real API served on a random local port over the real database and a fresh in-process chain
- * (contracts deployed, demo catalogue listed, demo viewers funded). Provides an HttpClient aimed at
- * it, the ChainDev handle, TimeTravel (the app's Clock, shiftable) and everything the app provides.
+ * (contracts deployed, demo catalogue listed, demo viewers funded), with `chain` as the app's Chain
+ * port. Provides an HttpClient aimed at it, the ChainDev handle, TimeTravel (the app's Clock,
+ * shiftable) and everything the app provides.
  */
-export const TestApp = (vars: Record<string, string> = {}) => {
-  const app = makeAppLive(ChainFromDev).pipe(Layer.provideMerge(ChainDevLive({ demo: true })))
+export const TestAppWith = <E, R>(chain: Layer.Layer<Chain, E, R>, vars: Record<string, string> = {}) => {
+  const app = makeAppLive(chain).pipe(Layer.provideMerge(ChainDevLive({ demo: true })))
   return HttpAppLive.pipe(
     Layer.provideMerge(TestServer),
     Layer.provideMerge(app),
@@ -42,6 +44,9 @@ export const TestApp = (vars: Record<string, string> = {}) => {
     Layer.provideMerge(TimeTravelLive)
   )
 }
+
+/** TestAppWith the in-process chain as it is. */
+export const TestApp = (vars: Record<string, string> = {}) => TestAppWith(ChainFromDev, vars)
 
 /**
  * The test's HTTP server: a real Node server on a random port, built like production's (the same

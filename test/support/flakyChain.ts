@@ -1,11 +1,8 @@
 import { Context, Effect, Layer, Ref } from "effect"
-import { makeAppLive } from "../../src/AppLive.js"
-import { ChainDevLive, ChainFromDev } from "../../src/chain/ChainInProcess.js"
+import { ChainFromDev } from "../../src/chain/ChainInProcess.js"
 import { Chain } from "../../src/domain/Chain.js"
 import { ChainUnavailable } from "../../src/domain/errors.js"
-import { HttpAppLive } from "../../src/http/Server.js"
-import { TestServer, testConfig } from "./app.js"
-import { TimeTravelLive } from "./clock.js"
+import { TestAppWith } from "./app.js"
 
 /** The switch of a `FlakyChain`: while it holds `true`, every Chain operation fails with ChainUnavailable. */
 export class ChainOutage extends Context.Tag("test/ChainOutage")<ChainOutage, Ref.Ref<boolean>>() {}
@@ -47,16 +44,5 @@ export const FlakyChain = Layer.effect(
   })
 ).pipe(Layer.provide(ChainFromDev))
 
-/**
- * `TestApp` (test/support/app.ts) with the chain behind a `ChainOutage` switch, off at start: the same
- * real API, database and in-process chain, plus the switch. Keep it in step with `TestApp`.
- */
-export const FlakyTestApp = (vars: Record<string, string> = {}) => {
-  const app = makeAppLive(FlakyChain).pipe(Layer.provideMerge(ChainOutageLive), Layer.provideMerge(ChainDevLive({ demo: true })))
-  return HttpAppLive.pipe(
-    Layer.provideMerge(TestServer),
-    Layer.provideMerge(app),
-    Layer.provideMerge(testConfig(vars)),
-    Layer.provideMerge(TimeTravelLive)
-  )
-}
+/** `TestApp` with the chain behind a `ChainOutage` switch, off at start. */
+export const FlakyTestApp = (vars: Record<string, string> = {}) => TestAppWith(FlakyChain, vars).pipe(Layer.provideMerge(ChainOutageLive))
