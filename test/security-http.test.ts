@@ -218,6 +218,12 @@ describe("HTTP security and monitoring (flags on)", () => {
           expect(types.get(name), name).toBe("counter")
         }
         expect(types.get("process_resident_memory_bytes")).toBe("gauge")
+        // database pool usage, read from the pool at scrape time
+        const pool = (state: string) => samples.find((s) => s.name === "payg_db_pool_connections" && s.labels.state === state)?.value
+        expect(types.get("payg_db_pool_connections")).toBe("gauge")
+        expect(pool("total")).toBeGreaterThanOrEqual(1)
+        expect(pool("idle")).toBeLessThanOrEqual(pool("total") ?? 0)
+        expect(pool("waiting")).toBe(0)
       }))
   })
 })
