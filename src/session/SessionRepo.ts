@@ -306,33 +306,51 @@ export const SessionRepoPg = Layer.effect(
           Effect.asVoid,
           orUnavailable
         ),
+      // each outcome is one statement (two data-modifying CTEs): atomic without a transaction
       confirm: (sessionId, p, now) =>
-        sql.withTransaction(
-          Effect.gen(function* () {
-            const updated = yield* sql`
-              UPDATE settlements SET status = 'CONFIRMED', tx_hash = ${p.txHash}, block_number = ${p.blockNumber.toString()},
-                     gas_used = ${p.gasUsed.toString()}, batch_size = ${p.batchSize}, from_yield = ${p.fromYield.toString()},
-                     from_principal = ${p.fromPrincipal.toString()}, updated_at = ${ts(now)}
-              WHERE session_id = ${sessionId} AND status = 'PENDING'
-              RETURNING session_id`
-            if (updated.length === 0) return false
-            yield* sql`UPDATE sessions SET status = 'COMPLETED', updated_at = ${ts(now)} WHERE id = ${sessionId} AND status = 'SETTLING'`
-            return true
-          })
-        ).pipe(orUnavailable),
+        rawQuery<{ readonly changed: number }>(
+          pool,
+          `WITH t AS (
+             UPDATE settlements SET status = 'CONFIRMED', tx_hash = $2, block_number = $3, gas_used = $4, batch_size = $5,
+                    from_yield = $6, from_principal = $7, updated_at = $8
+             WHERE session_id = $1 AND status = 'PENDING'
+             RETURNING session_id),
+           s AS (
+             UPDATE sessions SET status = 'COMPLETED', updated_at = $8
+             WHERE id IN (SELECT session_id FROM t) AND status = 'SETTLING'
+             RETURNING id)
+           SELECT (SELECT count(*) FROM t)::int AS changed`,
+          [
+            sessionId,
+            p.txHash,
+            p.blockNumber.toString(),
+            p.gasUsed.toString(),
+            p.batchSize,
+            p.fromYield.toString(),
+            p.fromPrincipal.toString(),
+            ts(now)
+          ]
+        ).pipe(
+          Effect.map((rows) => (rows[0]?.changed ?? 0) > 0),
+          orUnavailable
+        ),
       fail: (sessionId, reason, now) =>
-        sql.withTransaction(
-          Effect.gen(function* () {
-            const updated = yield* sql`
-              UPDATE settlements SET status = 'FAILED', failure_reason = ${reason}, updated_at = ${ts(now)}
-              WHERE session_id = ${sessionId} AND status = 'PENDING'
-              RETURNING session_id`
-            if (updated.length === 0) return false
-            yield* sql`UPDATE sessions SET status = 'FAILED', failure_reason = ${reason}, updated_at = ${ts(now)}
-                       WHERE id = ${sessionId} AND status = 'SETTLING'`
-            return true
-          })
-        ).pipe(orUnavailable)
+        rawQuery<{ readonly changed: number }>(
+          pool,
+          `WITH t AS (
+             UPDATE settlements SET status = 'FAILED', failure_reason = $2, updated_at = $3
+             WHERE session_id = $1 AND status = 'PENDING'
+             RETURNING session_id),
+           s AS (
+             UPDATE sessions SET status = 'FAILED', failure_reason = $2, updated_at = $3
+             WHERE id IN (SELECT session_id FROM t) AND status = 'SETTLING'
+             RETURNING id)
+           SELECT (SELECT count(*) FROM t)::int AS changed`,
+          [sessionId, reason, ts(now)]
+        ).pipe(
+          Effect.map((rows) => (rows[0]?.changed ?? 0) > 0),
+          orUnavailable
+        )
     })
   })
 )

@@ -20,7 +20,7 @@ import * as Session from "../domain/Session.js"
 import type { ContentItem } from "../domain/Content.js"
 import { isConnectionFailure } from "../db/errors.js"
 import { sessionsStarted, sessionsStopped } from "../metrics/Metrics.js"
-import { type HistoryCursor, type SessionRecord, SessionRepo } from "./SessionRepo.js"
+import { type HistoryCursor, type SessionRecord, SessionRepo, type SettlementRecord } from "./SessionRepo.js"
 import { Settlements } from "./Settlements.js"
 
 export interface Started {
@@ -189,28 +189,34 @@ export const SessionsLive = Layer.effect(
           const rec = yield* owned(yield* repo.lock(id), id, actor)
           const result = yield* Session.stop(rec.clock, now, { fullPrice: rec.fullPrice, totalDuration: rec.totalDuration })
           yield* repo.saveClock(rec.id, result.clock, now, { billedSeconds: result.billedSeconds, finalCost: result.cost })
-          if (result.clock.status === "SETTLING") {
-            // the outbox: recorded with the move to SETTLING, before anything is sent
-            yield* repo.insertSettlement({
-              sessionId: rec.id,
-              settlementKey: rec.settlementKey,
-              userAddress: rec.userAddress,
-              contentId: rec.contentId,
-              amount: result.cost,
-              mode: Option.isSome(txHash) ? "user" : "operator",
-              userTxHash: Option.getOrNull(txHash),
-              now
-            })
+          if (result.clock.status !== "SETTLING") return { id: rec.id, outbox: Option.none<SettlementRecord>() }
+          // the outbox: recorded with the move to SETTLING, before anything is sent
+          const outbox: SettlementRecord = {
+            sessionId: rec.id,
+            settlementKey: rec.settlementKey,
+            userAddress: rec.userAddress,
+            contentId: rec.contentId,
+            amount: result.cost,
+            mode: Option.isSome(txHash) ? "user" : "operator",
+            userTxHash: Option.getOrNull(txHash),
+            status: "PENDING",
+            attempts: 0,
+            txHash: null,
+            blockNumber: null,
+            gasUsed: null,
+            batchSize: null,
+            fromYield: null,
+            fromPrincipal: null,
+            failureReason: null,
+            createdAt: now
           }
-          return rec.id
+          yield* repo.insertSettlement({ ...outbox, now })
+          return { id: rec.id, outbox: Option.some(outbox) }
         })
       )
       yield* Metric.increment(sessionsStopped)
-      const rec = yield* repo.find(stopped)
-      if (Option.isSome(rec) && Option.isSome(rec.value.settlement)) {
-        yield* settlements.finish(rec.value.settlement.value)
-      }
-      return yield* owned(yield* repo.find(stopped), id, { _tag: "System" })
+      if (Option.isSome(stopped.outbox)) yield* settlements.finish(stopped.outbox.value)
+      return yield* owned(yield* repo.find(stopped.id), id, { _tag: "System" })
     })
 
     return Sessions.of({
