@@ -1,4 +1,4 @@
-import { HttpClient, HttpClientRequest } from "@effect/platform"
+import { HttpClient } from "@effect/platform"
 import { SqlClient } from "@effect/sql"
 import { describe, expect, it } from "@effect/vitest"
 import { it as vitest } from "vitest"
@@ -11,6 +11,7 @@ import { SessionId as SessionIdSchema } from "../src/domain/Session.js"
 import { TestApp, apiClient } from "./support/app.js"
 import { TimeTravel } from "./support/clock.js"
 import { USDC, fundedViewer, settlementsOnChain } from "./support/users.js"
+import { type Answer, postJson } from "./support/http.js"
 
 /**
  * Races on the session routes, through the real API over the real database and chain:
@@ -60,18 +61,7 @@ const StoppedBody = Schema.Struct({
   })
 })
 
-interface Answer {
-  readonly status: number
-  readonly body: unknown
-}
-
-const post = (path: string, body: unknown) =>
-  Effect.flatMap(HttpClient.HttpClient, (http) =>
-    http.execute(HttpClientRequest.post(path).pipe(HttpClientRequest.bodyUnsafeJson(body))).pipe(
-      Effect.flatMap((res) => Effect.map(res.json, (json): Answer => ({ status: res.status, body: json }))),
-      Effect.scoped
-    )
-  )
+const post = postJson
 
 /** Every 4xx must be in the seed's format with its own status, and nothing may be a 5xx. */
 const expectWellFormed = (a: Answer) => {

@@ -8,15 +8,7 @@ import { toAddress } from "../src/domain/Address.js"
 import { ContentId } from "../src/domain/Content.js"
 import { apiClient } from "./support/app.js"
 import { FlakyTestApp, whileChainDown } from "./support/flakyChain.js"
-
-const isoTimestamp = expect.stringMatching(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/)
-
-const seedError = (status: number, error: string) => ({
-  error,
-  message: expect.any(String),
-  statusCode: status,
-  timestamp: isoTimestamp
-})
+import { getJson, isoTimestamp, seedErrorBody } from "./support/http.js"
 
 /** The seed's example item, exactly as API.md documents it. */
 const introToDefi = {
@@ -31,14 +23,6 @@ const introToDefi = {
   isActive: true,
   createdAt: "2023-11-01T10:00:00.000Z"
 }
-
-const getJson = (url: string) =>
-  Effect.gen(function* () {
-    const http = yield* HttpClient.HttpClient
-    const res = yield* http.get(url)
-    const body: unknown = yield* res.json
-    return { status: res.status, body }
-  })
 
 const ids = (body: unknown): ReadonlyArray<string> => {
   if (typeof body !== "object" || body === null || !("data" in body) || !Array.isArray(body.data)) throw new Error("no data array")
@@ -148,7 +132,7 @@ describe("content API", () => {
         for (const query of ["limit=0", "limit=101", "limit=abc", "limit=1.5", "limit=-1", "limit=", "cursor=%21%21%21", `cursor=${Buffer.from("garbage").toString("base64url")}`]) {
           const { body, status } = yield* getJson(`/api/content?${query}`)
           expect({ query, status }).toEqual({ query, status: 400 })
-          expect(body).toEqual(seedError(400, "Bad Request"))
+          expect(body).toEqual(seedErrorBody(400, "Bad Request"))
         }
         expect((yield* getJson("/api/content?limit=100")).status).toBe(200)
         expect((yield* getJson("/api/content?limit=1")).status).toBe(200)
@@ -210,11 +194,11 @@ describe("content API", () => {
       Effect.gen(function* () {
         const unknown = yield* getJson("/api/content/no-such-thing")
         expect(unknown.status).toBe(404)
-        expect(unknown.body).toEqual(seedError(404, "Not Found"))
+        expect(unknown.body).toEqual(seedErrorBody(404, "Not Found"))
         expect(unknown.body).toMatchObject({ message: expect.stringContaining("no-such-thing") })
         const malformed = yield* getJson("/api/content/bad%20id!")
         expect(malformed.status).toBe(400)
-        expect(malformed.body).toEqual(seedError(400, "Bad Request"))
+        expect(malformed.body).toEqual(seedErrorBody(400, "Bad Request"))
       }))
 
     it.effect("inactive content is neither listed nor served (404)", () =>
@@ -222,7 +206,7 @@ describe("content API", () => {
         yield* insertContent({ id: "clp-retired", contentId: "retired-course", category: "Education", isActive: false, createdAt: "2023-10-01T00:00:00Z" })
         const detail = yield* getJson("/api/content/retired-course")
         expect(detail.status).toBe(404)
-        expect(detail.body).toEqual(seedError(404, "Not Found"))
+        expect(detail.body).toEqual(seedErrorBody(404, "Not Found"))
         expect(ids((yield* getJson("/api/content?category=Education")).body)).toEqual(["intro-to-defi", "yield-farming-101"])
       }))
 

@@ -1,4 +1,4 @@
-import { HttpClient, HttpClientRequest } from "@effect/platform"
+import { HttpClient } from "@effect/platform"
 import { SqlClient } from "@effect/sql"
 import { describe, expect, it, layer } from "@effect/vitest"
 import { Context, Duration, Effect, Layer, Schedule } from "effect"
@@ -18,6 +18,7 @@ import { hardhatNode } from "./support/hardhatNode.js"
 import { killHard, serverProcess } from "./support/process.js"
 import { tcpProxy } from "./support/tcpProxy.js"
 import { USDC, fundedViewer, settlementsOnChain } from "./support/users.js"
+import { postJson } from "./support/http.js"
 
 /**
  * Fault tests (DESIGN.md section 6): each ends with the ledger checked on chain and in the database.
@@ -34,12 +35,7 @@ const json = (url: string, init?: RequestInit) =>
     return { status: res.status, body: (await res.json()) as unknown }
   })
 
-const post = (path: string, body: unknown) =>
-  Effect.flatMap(HttpClient.HttpClient, (http) =>
-    http.execute(HttpClientRequest.post(path).pipe(HttpClientRequest.bodyUnsafeJson(body))).pipe(
-      Effect.flatMap((res) => Effect.map(res.json, (b) => ({ status: res.status, body: b })))
-    )
-  )
+const post = postJson
 
 /** A database of its own on the real server, dropped at the end of the scope. */
 const scratchDatabase = (name: string) => {

@@ -1,4 +1,4 @@
-import { HttpClient, HttpClientRequest } from "@effect/platform"
+import { HttpClient } from "@effect/platform"
 import { SqlClient } from "@effect/sql"
 import { describe, expect, it } from "@effect/vitest"
 import { Effect } from "effect"
@@ -13,15 +13,11 @@ import { USDC, fundedViewer, randomAddress, settlementsOnChain } from "./support
 import { toAddress } from "../src/domain/Address.js"
 import { ContentId } from "../src/domain/Content.js"
 import { SessionId } from "../src/domain/Session.js"
+import { postJson } from "./support/http.js"
 
 const cid = (id: string) => ContentId.make(id)
 
-const post = (path: string, body: unknown) =>
-  Effect.flatMap(HttpClient.HttpClient, (http) =>
-    http.execute(HttpClientRequest.post(path).pipe(HttpClientRequest.bodyUnsafeJson(body))).pipe(
-      Effect.flatMap((res) => Effect.map(res.json, (json) => ({ status: res.status, body: json })))
-    )
-  )
+const post = postJson
 
 const statusOf = (path: string, body: unknown) => Effect.map(post(path, body), (r) => r.status)
 

@@ -1,4 +1,3 @@
-import { HttpClient } from "@effect/platform"
 import { SqlClient } from "@effect/sql"
 import { describe, expect, it } from "@effect/vitest"
 import { Effect } from "effect"
@@ -13,23 +12,7 @@ import { apiClient } from "./support/app.js"
 import { TimeTravel } from "./support/clock.js"
 import { FlakyTestApp, whileChainDown } from "./support/flakyChain.js"
 import { USDC, fundedViewer, randomAddress } from "./support/users.js"
-
-const isoTimestamp = expect.stringMatching(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/)
-
-const seedError = (status: number, error: string) => ({
-  error,
-  message: expect.any(String),
-  statusCode: status,
-  timestamp: isoTimestamp
-})
-
-const getJson = (url: string) =>
-  Effect.gen(function* () {
-    const http = yield* HttpClient.HttpClient
-    const res = yield* http.get(url)
-    const body: unknown = yield* res.json
-    return { status: res.status, body }
-  })
+import { getJson, isoTimestamp, seedErrorBody } from "./support/http.js"
 
 const demo = (i: number): Address => {
   const a = demoAccounts[i]
@@ -155,7 +138,7 @@ describe("user API", () => {
           for (const route of ["balance", "stats"]) {
             const { body, status } = yield* getJson(`/api/user/${address}/${route}`)
             expect({ address, route, status }).toEqual({ address, route, status: 400 })
-            expect(body).toEqual(seedError(400, "Bad Request"))
+            expect(body).toEqual(seedErrorBody(400, "Bad Request"))
             expect(JSON.stringify(body)).not.toMatch(/_tag|issues|HttpApiDecodeError/)
           }
         }
@@ -370,9 +353,9 @@ describe("user API", () => {
           Effect.all([getJson(`/api/user/${seedViewer}/balance`), getJson(`/api/user/${seedViewer}/stats`)])
         )
         expect(balance.status).toBe(503)
-        expect(balance.body).toEqual(seedError(503, "Service Unavailable"))
+        expect(balance.body).toEqual(seedErrorBody(503, "Service Unavailable"))
         expect(stats.status).toBe(503)
-        expect(stats.body).toEqual(seedError(503, "Service Unavailable"))
+        expect(stats.body).toEqual(seedErrorBody(503, "Service Unavailable"))
         const back = yield* getJson(`/api/user/${seedViewer}/balance`)
         expect(back.status).toBe(200)
       }))
