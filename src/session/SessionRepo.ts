@@ -101,16 +101,8 @@ export class SessionRepo extends Context.Tag("payg/SessionRepo")<
     ) => Effect.Effect<ReadonlyArray<SessionRecord>, DatabaseUnavailable>
     /** Open sessions whose last change is older than `before` (the sweeper's work). */
     readonly idleOpen: (before: number, limit: number) => Effect.Effect<ReadonlyArray<SessionRecord>, DatabaseUnavailable>
-    readonly insertSettlement: (s: {
-      readonly sessionId: SessionId
-      readonly settlementKey: bigint
-      readonly userAddress: Address
-      readonly contentId: string
-      readonly amount: bigint
-      readonly mode: "operator" | "user"
-      readonly userTxHash: string | null
-      readonly now: number
-    }) => Effect.Effect<void, DatabaseUnavailable>
+    /** Writes a new outbox row (PENDING, created at `createdAt`). */
+    readonly insertSettlement: (s: SettlementRecord) => Effect.Effect<void, DatabaseUnavailable>
     /** PENDING settlements last touched before `before`, oldest first. */
     readonly pendingSettlements: (before: number, limit: number) => Effect.Effect<ReadonlyArray<SettlementRecord>, DatabaseUnavailable>
     readonly touchSettlement: (sessionId: SessionId, now: number) => Effect.Effect<void, DatabaseUnavailable>
@@ -295,7 +287,7 @@ export const SessionRepoPg = Layer.effect(
         sql`
           INSERT INTO settlements (session_id, settlement_key, user_address, content_id, amount, mode, user_tx_hash, status, created_at, updated_at)
           VALUES (${s.sessionId}, ${s.settlementKey.toString()}, ${s.userAddress}, ${s.contentId}, ${s.amount.toString()}, ${s.mode},
-                  ${s.userTxHash}, 'PENDING', ${ts(s.now)}, ${ts(s.now)})`.pipe(Effect.asVoid, orUnavailable),
+                  ${s.userTxHash}, 'PENDING', ${ts(s.createdAt)}, ${ts(s.createdAt)})`.pipe(Effect.asVoid, orUnavailable),
       pendingSettlements: (before, limit) =>
         sql<Row>`${select} WHERE t.status = 'PENDING' AND t.updated_at < ${ts(before)} ORDER BY t.created_at LIMIT ${limit}`.pipe(
           Effect.map((rows) => rows.flatMap((r) => Option.toArray(toRecord(r).settlement))),

@@ -211,7 +211,7 @@ export const SessionsLive = Layer.effect(
             failureReason: null,
             createdAt: now
           }
-          yield* repo.insertSettlement({ ...outbox, now })
+          yield* repo.insertSettlement(outbox)
           return { id: rec.id, outbox: Option.some(outbox) }
         })
       )

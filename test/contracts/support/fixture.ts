@@ -7,6 +7,7 @@ import "./register-ts.js"
 import type {} from "@nomicfoundation/hardhat-ignition-viem"
 import hre from "hardhat"
 import { revertOf as decodeRevert } from "../../../src/chain/errors.js"
+import { contentKeyOf } from "../../../src/domain/Chain.js"
 import {
   BaseError,
   createPublicClient,
@@ -41,7 +42,8 @@ export { hre }
 export const USDC = 1_000_000n
 export const ZERO_ADDRESS: Address = "0x0000000000000000000000000000000000000000"
 
-export const contentIdOf = (catalogueId: string): Hex => keccak256(toBytes(catalogueId))
+/** The on-chain id of a catalogue id: the backend's own derivation. */
+export const contentIdOf = contentKeyOf
 
 /** Role ids as the contracts define them (keccak256 of the name). */
 export const roles = {
