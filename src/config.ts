@@ -157,7 +157,9 @@ export const AppConfigSchema = Config.all({
     /** Key prefix of the rate-limit counters in Redis (instances that share limits share a prefix). */
     rateLimitPrefix: Config.string("RATE_LIMIT_PREFIX").pipe(Config.withDefault("payg:ratelimit:"))
   }),
-  enableMetrics: Config.boolean("ENABLE_METRICS").pipe(Config.withDefault(true))
+  enableMetrics: Config.boolean("ENABLE_METRICS").pipe(Config.withDefault(true)),
+  /** The hot GET lane in front of the router (src/http/HotReads.ts). */
+  hotReads: Config.boolean("HOT_READS").pipe(Config.withDefault(true))
 })
 
 export type AppConfigShape = Config.Config.Success<typeof AppConfigSchema>

@@ -12,13 +12,14 @@ import { Tokens } from "./Tokens.js"
 export class Ownership extends Context.Tag("payg/Ownership")<
   Ownership,
   {
-    readonly check: (address: Address, request: HttpServerRequest.HttpServerRequest) => Effect.Effect<void, Unauthorized | Forbidden>
+    /** `authorization`: the request's Authorization header, if any. */
+    readonly check: (address: Address, authorization: string | undefined) => Effect.Effect<void, Unauthorized | Forbidden>
   }
 >() {}
 
 /** Fails unless the current request may act for `address`. */
 export const actsFor = (address: Address) =>
-  Effect.flatMap(Effect.all([Ownership, HttpServerRequest.HttpServerRequest]), ([ownership, request]) => ownership.check(address, request))
+  Effect.flatMap(Effect.all([Ownership, HttpServerRequest.HttpServerRequest]), ([ownership, request]) => ownership.check(address, request.headers["authorization"]))
 
 /** Development without sign-in: a request acts for the address it names (the seed's curl examples work). */
 export const OwnershipOpen = Layer.succeed(Ownership, Ownership.of({ check: () => Effect.void }))
@@ -42,8 +43,7 @@ export const OwnershipLive = Layer.effect(
     const tokens = yield* Tokens
     const required = authRequired(config)
 
-    const check = Effect.fnUntraced(function* (address: Address, request: HttpServerRequest.HttpServerRequest) {
-      const header = request.headers["authorization"]
+    const check = Effect.fnUntraced(function* (address: Address, header: string | undefined) {
       if (header === undefined || header.length === 0) {
         if (required) return yield* new Unauthorized({ message: `authentication required: ${signInHint}` })
         return

@@ -1,9 +1,10 @@
 import { HttpApiBuilder } from "@effect/platform"
-import { Effect, Option } from "effect"
+import { Effect, Option, Schema } from "effect"
 import { PaygApi } from "../Api.js"
 import { ok } from "../http/envelope.js"
+import { type HotRead, encodeJson } from "../http/HotReads.js"
 import { httpErrors } from "../http/mapErrors.js"
-import { DEFAULT_PAGE_LIMIT, detailView, pageView } from "./Api.js"
+import { ContentList, ContentListParams, DEFAULT_PAGE_LIMIT, detailView, pageView } from "./Api.js"
 import { Contents } from "./Contents.js"
 
 export const ContentHttp = HttpApiBuilder.group(PaygApi, "content", (handlers) =>
@@ -26,3 +27,28 @@ export const ContentHttp = HttpApiBuilder.group(PaygApi, "content", (handlers) =
       .handle("get", ({ path }) => contents.detail(path.contentId).pipe(Effect.map(detailView), Effect.flatMap(ok), httpErrors))
   })
 )
+
+const decodeListQuery = Schema.decodeUnknownOption(ContentListParams)
+
+/** GET /api/content in the hot lane (src/http/HotReads.ts): the "list" handler's success path. */
+export const contentHotReads = Effect.gen(function* () {
+  const contents = yield* Contents
+  const encode = encodeJson(ContentList)
+  const read: HotRead = {
+    route: "/api/content",
+    match: (path) => (path === "/api/content" ? [] : undefined),
+    handle: (_params, query) => {
+      const q = decodeListQuery(query)
+      if (Option.isNone(q)) return Effect.succeedNone
+      return contents
+        .list({ category: Option.fromNullable(q.value.category), limit: q.value.limit ?? DEFAULT_PAGE_LIMIT, afterId: Option.fromNullable(q.value.cursor) })
+        .pipe(
+          Effect.map(pageView),
+          Effect.flatMap(({ items, nextCursor }) => Effect.map(ok(items), (envelope) => ({ ...envelope, nextCursor }))),
+          Effect.flatMap(encode),
+          Effect.orElseSucceed(() => Option.none())
+        )
+    }
+  }
+  return [read]
+})

@@ -39,15 +39,19 @@ export const normalizeIp = (address: string): string => {
   return ip.includes(":") ? ipv6Prefix64(ip) : ip
 }
 
-export const makeClientIp = (trustedHops: number) => {
-  return (request: HttpServerRequest.HttpServerRequest): string => {
-    const remote = Option.getOrElse(request.remoteAddress, () => "unknown")
-    if (trustedHops === 0) return normalizeIp(remote)
-    const forwarded = request.headers["x-forwarded-for"]
-    if (forwarded === undefined || forwarded.length === 0) return normalizeIp(remote)
+/** The rate-limit key from the socket's remote address and the X-Forwarded-For header. */
+export const makeClientKey = (trustedHops: number) => {
+  return (remote: string, forwarded: string | undefined): string => {
+    if (trustedHops === 0 || forwarded === undefined || forwarded.length === 0) return normalizeIp(remote)
     const chain = forwarded.split(",").map((s) => s.trim()).filter((s) => s.length > 0)
     chain.push(remote)
     const client = chain[Math.max(0, chain.length - 1 - trustedHops)] ?? remote
     return normalizeIp(client)
   }
+}
+
+export const makeClientIp = (trustedHops: number) => {
+  const key = makeClientKey(trustedHops)
+  return (request: HttpServerRequest.HttpServerRequest): string =>
+    key(Option.getOrElse(request.remoteAddress, () => "unknown"), request.headers["x-forwarded-for"])
 }

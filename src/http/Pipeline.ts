@@ -3,12 +3,13 @@ import { Cause, Clock, Context, Duration, Effect, Exit, type Fiber, FiberRef, La
 import type { Tracer } from "effect"
 import { NodeHttpServerRequest } from "@effect/platform-node"
 import { randomUUID } from "node:crypto"
+import type { IncomingMessage, ServerResponse } from "node:http"
 import { AppConfig } from "../config.js"
 import { METRICS_PATH } from "../metrics/Http.js"
 import { makeHttpMetrics, rateLimitedRequests } from "../metrics/Metrics.js"
 import { chunkedBodyWithin, isChunkedWithoutLength } from "./BodyLimit.js"
-import { makeClientIp } from "./ClientIp.js"
-import { compressResponse, isEligible, negotiate } from "./Compression.js"
+import { makeClientKey } from "./ClientIp.js"
+import { type Encoding, MIN_BYTES, compress, compressResponse, isEligible, negotiate } from "./Compression.js"
 import { bodyTooLargeMessage, seedResponse } from "./Guards.js"
 import { type ClientLimiter, type Decision, makeClientLimiter } from "./RateLimit.js"
 import { makeCors, makeStaticHeaders } from "./Security.js"
@@ -37,8 +38,32 @@ import { normalize } from "./seedErrors.js"
 
 export class HttpPipeline extends Context.Tag("payg/HttpPipeline")<
   HttpPipeline,
-  { readonly middleware: <E, R>(app: HttpApp.Default<E, R>) => HttpApp.Default<E, R> }
+  {
+    readonly middleware: <E, R>(app: HttpApp.Default<E, R>) => HttpApp.Default<E, R>
+    readonly direct: DirectLane
+  }
 >() {}
+
+/**
+ * What a lane that answers requests straight on Node's request and response (src/http/HotReads.ts)
+ * needs to answer exactly as the middleware would: the same rate limit, headers, compression,
+ * timeout, log line and metrics. A request such a lane hands on to the router keeps its rate-limit
+ * decision, so it is never counted twice.
+ */
+export interface DirectLane {
+  /** The client's rate-limit decision (undefined when rate limiting is off), remembered for the request. */
+  readonly rateLimit: (incoming: IncomingMessage) => Effect.Effect<Decision | undefined>
+  /** Writes a 200 JSON response with every header the middleware would give it (compressed when it would be). */
+  readonly respondJson: (incoming: IncomingMessage, response: ServerResponse, requestId: string, rate: Decision | undefined, json: string) => Effect.Effect<void>
+  /** Answers 503 if nothing has been written yet (REQUEST_TIMEOUT); false if the response had started. */
+  readonly answerTimeout: (incoming: IncomingMessage, response: ServerResponse, requestId: string, nowMs: number) => boolean
+  readonly timeoutMs: number
+  /** The request's log line and metrics, as the middleware records them. */
+  readonly observe: (method: string, route: string, url: string, status: number, seconds: number) => Effect.Effect<void>
+}
+
+/** Rate-limit decisions already taken for a request by a direct lane that then handed it to the router. */
+const decided = new WeakMap<IncomingMessage, Decision>()
 
 const requestIdPattern = /^[A-Za-z0-9._:/+=@-]{1,128}$/
 
@@ -81,6 +106,9 @@ const rateHeaders = (limit: number, remaining: number, reset: number): Headers.H
     "ratelimit-reset": String(reset)
   })
 
+const headerOf = (value: string | ReadonlyArray<string> | undefined): string | undefined =>
+  typeof value === "string" ? value : value?.join(", ")
+
 const joinVary = (...values: ReadonlyArray<string | undefined>): string | undefined => {
   let out: string | undefined
   for (const v of values) if (v !== undefined && v.length > 0) out = out === undefined ? v : `${out}, ${v}`
@@ -117,7 +145,9 @@ export const HttpPipelineLive = Layer.scoped(
     const config = yield* AppConfig
     const security = config.security
     const limiter: ClientLimiter | undefined = Option.getOrUndefined(yield* makeClientLimiter)
-    const clientIp = makeClientIp(security.trustProxy)
+    const clientKey = makeClientKey(security.trustProxy)
+    const clientIp = (request: HttpServerRequest.HttpServerRequest): string =>
+      clientKey(Option.getOrElse(request.remoteAddress, () => "unknown"), request.headers["x-forwarded-for"])
     const cors = makeCors(security.corsOrigin)
     const compression = security.enableCompression
     const bodyLimit = security.bodyLimitBytes
@@ -174,6 +204,24 @@ export const HttpPipelineLive = Layer.scoped(
         )
       )
 
+    const logRequest = (
+      method: string,
+      route: string,
+      url: string,
+      status: number,
+      seconds: number,
+      cause: Option.Option<Cause.Cause<unknown>>,
+      minimumLevel: LogLevel.LogLevel
+    ): Effect.Effect<void> => {
+      if (metrics !== undefined) metrics.record(method, route, status, seconds)
+      const level = status >= 500 ? LogLevel.Error : LogLevel.Info
+      if (LogLevel.lessThan(level, minimumLevel)) return Effect.void
+      const fields = { method, route, path: pathOf(url), status, durationMs: Math.round(seconds * 1e6) / 1e3 }
+      const line =
+        status >= 500 && Option.isSome(cause) ? Effect.logError("http request", cause.value) : Effect.logWithLevel(level, "http request")
+      return Effect.annotateLogs(line, fields)
+    }
+
     const observe = (
       request: HttpServerRequest.HttpServerRequest,
       exit: Exit.Exit<HttpServerResponse.HttpServerResponse, unknown>,
@@ -183,15 +231,8 @@ export const HttpPipelineLive = Layer.scoped(
       timedOut: boolean
     ): Effect.Effect<void> => {
       const [status, cause] = timedOut ? [503, Option.none()] : statusOf(exit)
-      const route = routeOf(span)
       const method = methods.has(request.method) ? request.method : "OTHER"
-      if (metrics !== undefined) metrics.record(method, route, status, seconds)
-      const level = status >= 500 ? LogLevel.Error : LogLevel.Info
-      if (LogLevel.lessThan(level, minimumLevel)) return Effect.void
-      const fields = { method, route, path: pathOf(request.url), status, durationMs: Math.round(seconds * 1e6) / 1e3 }
-      const line =
-        status >= 500 && Option.isSome(cause) ? Effect.logError("http request", cause.value) : Effect.logWithLevel(level, "http request")
-      return Effect.annotateLogs(line, fields)
+      return logRequest(method, routeOf(span), request.url, status, seconds, cause, minimumLevel)
     }
 
     /**
@@ -202,19 +243,29 @@ export const HttpPipelineLive = Layer.scoped(
      */
     const timeoutMs = Duration.toMillis(security.requestTimeout)
     const timeoutMessage = `the request did not complete within ${Duration.format(security.requestTimeout)}`
-    const onTimeout = (request: HttpServerRequest.HttpServerRequest, state: RequestState, fiber: Fiber.RuntimeFiber<unknown, unknown>, clock: Clock.Clock) => {
-      const response = NodeHttpServerRequest.toServerResponse(request)
-      if (state.finalized || response.headersSent || response.writableEnded) return
-      state.timedOut = true
-      const body = JSON.stringify(seedError(503, timeoutMessage, clock.unsafeCurrentTimeMillis()))
-      const headers: Record<string, string> = Object.assign({}, staticHeaders(request.url, request.headers["origin"]), {
+    const answerTimeout = (incoming: IncomingMessage, response: ServerResponse, requestId: string, nowMs: number): boolean => {
+      if (response.headersSent || response.writableEnded) return false
+      const body = JSON.stringify(seedError(503, timeoutMessage, nowMs))
+      const headers: Record<string, string> = Object.assign({}, staticHeaders(incoming.url ?? "/", incoming.headers["origin"]), {
         "content-type": "application/json",
         "content-length": String(Buffer.byteLength(body)),
-        "x-request-id": state.requestId
+        "x-request-id": requestId
       })
       response.writeHead(503, headers)
       response.end(body)
+      return true
+    }
+    const onTimeout = (request: HttpServerRequest.HttpServerRequest, state: RequestState, fiber: Fiber.RuntimeFiber<unknown, unknown>, clock: Clock.Clock) => {
+      if (state.finalized) return
+      const incoming = NodeHttpServerRequest.toIncomingMessage(request)
+      if (!answerTimeout(incoming, NodeHttpServerRequest.toServerResponse(request), state.requestId, clock.unsafeCurrentTimeMillis())) return
+      state.timedOut = true
       fiber.unsafeInterruptAsFork(fiber.id())
+    }
+
+    const decidedOrConsume = (l: ClientLimiter, request: HttpServerRequest.HttpServerRequest): Effect.Effect<Decision> => {
+      const earlier = decided.get(NodeHttpServerRequest.toIncomingMessage(request))
+      return earlier === undefined ? l.consume(clientIp(request)) : Effect.succeed(earlier)
     }
 
     const middleware = <E, R>(app: HttpApp.Default<E, R>): HttpApp.Default<E, R> =>
@@ -249,7 +300,7 @@ export const HttpPipelineLive = Layer.scoped(
           handled =
             limiter === undefined || isPath(request.url, "/health") || isPath(request.url, METRICS_PATH)
               ? withBody
-              : Effect.flatMap(limiter.consume(clientIp(request)), (decision) => {
+              : Effect.flatMap(decidedOrConsume(limiter, request), (decision) => {
                   state.rate = decision
                   return decision._tag === "Limited" ? Effect.flatMap(limited(decision), direct) : withBody
                 })
@@ -277,6 +328,66 @@ export const HttpPipelineLive = Layer.scoped(
         return Effect.annotateLogs(observed, "requestId", state.requestId)
       })
 
-    return HttpPipeline.of({ middleware })
+    const rateLimit = (incoming: IncomingMessage): Effect.Effect<Decision | undefined> => {
+      if (limiter === undefined) return Effect.succeed(undefined)
+      const key = clientKey(incoming.socket.remoteAddress ?? "unknown", headerOf(incoming.headers["x-forwarded-for"]))
+      return Effect.map(limiter.consume(key), (decision) => {
+        decided.set(incoming, decision)
+        return decision
+      })
+    }
+
+    const respondJson = (
+      incoming: IncomingMessage,
+      response: ServerResponse,
+      requestId: string,
+      rate: Decision | undefined,
+      json: string
+    ): Effect.Effect<void> => {
+      const fixed = staticHeaders(incoming.url ?? "/", incoming.headers["origin"])
+      const headers: Record<string, string> = Object.assign({}, fixed, { "content-type": "application/json", "x-request-id": requestId })
+      if (rate !== undefined && rate._tag === "Allowed") {
+        headers["ratelimit-limit"] = String(rate.limit)
+        headers["ratelimit-remaining"] = String(rate.remaining)
+        headers["ratelimit-reset"] = String(rate.resetSeconds)
+      }
+      const length = Buffer.byteLength(json)
+      const compressible = compression && length >= MIN_BYTES
+      const vary = joinVary(fixed["vary"], compressible ? "Accept-Encoding" : undefined)
+      if (vary !== undefined) headers["vary"] = vary
+      const encoding: Encoding | undefined = compressible ? negotiate(headerOf(incoming.headers["accept-encoding"])) : undefined
+      if (encoding === undefined) {
+        headers["content-length"] = String(length)
+        response.writeHead(200, headers)
+        response.end(json)
+        return Effect.void
+      }
+      return Effect.match(compress(Buffer.from(json), encoding), {
+        onFailure: () => {
+          headers["content-length"] = String(length)
+          response.writeHead(200, headers)
+          response.end(json)
+        },
+        onSuccess: (bytes) => {
+          headers["content-encoding"] = encoding
+          headers["content-length"] = String(bytes.byteLength)
+          response.writeHead(200, headers)
+          response.end(bytes)
+        }
+      })
+    }
+
+    const direct: DirectLane = {
+      rateLimit,
+      respondJson,
+      answerTimeout,
+      timeoutMs,
+      observe: (method, route, url, status, seconds) =>
+        Effect.withFiberRuntime((fiber) =>
+          logRequest(method, route, url, status, seconds, Option.none(), fiber.getFiberRef(FiberRef.currentMinimumLogLevel))
+        )
+    }
+
+    return HttpPipeline.of({ middleware, direct })
   })
 )

@@ -1,12 +1,13 @@
 import { HttpApiBuilder, HttpApiSwagger, HttpServer } from "@effect/platform"
 import { NodeHttpServer } from "@effect/platform-node"
 import { Effect, Layer } from "effect"
-import { type Server, createServer } from "node:http"
+import type { Server } from "node:http"
 import type { Duplex } from "node:stream"
 import { AppConfig } from "../config.js"
 import { MetricsRouteLive } from "../metrics/Http.js"
 import { BodyLimitLive } from "./Guards.js"
 import { seedError } from "./errors.js"
+import { HotReads, HotServer } from "./HotReads.js"
 import { idempotency } from "./idempotency.js"
 import { jsonBodyGuard } from "./jsonDepth.js"
 import { HttpPipeline } from "./Pipeline.js"
@@ -46,14 +47,18 @@ export const withSeedClientErrors = (server: Server): Server =>
     )
   })
 
-/** A real listening Node server on PORT (built last, so it never accepts a request it cannot serve). */
-export const NodeServerLive = Layer.unwrapEffect(
-  Effect.map(AppConfig, (config) =>
-    NodeHttpServer.layer(() => withSeedClientErrors(createServer({ keepAliveTimeout: 65_000, requestTimeout: 60_000 })), {
-      port: config.port,
-      host: config.host
-    })
+/**
+ * A real listening Node server on `port`, the hot read lane in front of the router (built last, so it
+ * never accepts a request it cannot serve).
+ */
+export const nodeServerOn = (listen: { readonly port: number; readonly host: string }) =>
+  Layer.unwrapEffect(
+    Effect.map(HotReads, (hot) =>
+      NodeHttpServer.layer(() => withSeedClientErrors(new HotServer({ keepAliveTimeout: 65_000, requestTimeout: 60_000 }, hot)), listen)
+    )
   )
-)
+
+/** The server on PORT and HOST. */
+export const NodeServerLive = Layer.unwrapEffect(Effect.map(AppConfig, (config) => nodeServerOn({ port: config.port, host: config.host })))
 
 export const withLogAddress = HttpServer.withLogAddress

@@ -1,13 +1,12 @@
 import { HttpApiClient, HttpClient, HttpServer } from "@effect/platform"
-import { NodeHttpClient, NodeHttpServer } from "@effect/platform-node"
-import { createServer } from "node:http"
+import { NodeHttpClient } from "@effect/platform-node"
 import { ConfigProvider, Effect, Layer, Option } from "effect"
 import { PaygApi } from "../../src/Api.js"
 import { makeAppLive } from "../../src/AppLive.js"
 import { ChainDevLive, ChainFromDev } from "../../src/chain/ChainInProcess.js"
 import { AppConfig } from "../../src/config.js"
 import type { Chain } from "../../src/domain/Chain.js"
-import { HttpAppLive, withSeedClientErrors } from "../../src/http/Server.js"
+import { HttpAppLive, nodeServerOn } from "../../src/http/Server.js"
 import { TimeTravelLive } from "./clock.js"
 import { freshDatabaseUrl } from "./database.js"
 
@@ -50,12 +49,12 @@ export const TestApp = (vars: Record<string, string> = {}) => TestAppWith(ChainF
 
 /**
  * The test's HTTP server: a real Node server on a random port, built like production's (the same
- * client-error handler), with an HttpClient aimed at it.
+ * client-error handler and hot read lane), with an HttpClient aimed at it.
  */
 export const TestServer = HttpServer.layerTestClient.pipe(
   Layer.provide(NodeHttpClient.layerWithoutAgent),
   Layer.provide(NodeHttpClient.makeAgentLayer({ keepAlive: false })),
-  Layer.provideMerge(NodeHttpServer.layer(() => withSeedClientErrors(createServer()), { port: 0, host: "127.0.0.1" }))
+  Layer.provideMerge(nodeServerOn({ port: 0, host: "127.0.0.1" }))
 )
 
 /** The typed client of the whole API, over the test server. */
