@@ -46,6 +46,8 @@ const WRITE_CONTENT = "nft-art-stories"
 const READ_CONTENT = "intro-to-defi"
 const PROFILE = process.env.BENCH_PROFILE ?? "auto"
 const POOL_SIZE = "10"
+/** The settler's largest batch (SETTLEMENT_MAX_BATCH's default): the chain's ceiling is a batch this size. */
+const MAX_BATCH = 100
 
 const began = performance.now()
 const stamp = () => `${((performance.now() - began) / 1000).toFixed(0).padStart(4)} s`
@@ -155,7 +157,7 @@ const main = async () => {
     forkChild(
       "chain-rate",
       "bench/chain-rate.ts",
-      { BENCH_SECONDS: String(Math.max(3, SECONDS - 2)), BENCH_BATCH_SIZE: "50", ...(profiling ? { BENCH_PROFILE_DIR: tmp } : {}) },
+      { BENCH_SECONDS: String(Math.max(3, SECONDS - 2)), BENCH_BATCH_SIZE: String(MAX_BATCH), ...(profiling ? { BENCH_PROFILE_DIR: tmp } : {}) },
       join(tmp, "chain-rate.log")
     )
   )
@@ -293,7 +295,7 @@ const main = async () => {
     )
     profiles.push(summarise("app, lifecycles at 64 users (batching on)", writeProfile))
     profiles.push(summarise("chain port alone, back-to-back settle", join(tmp, "chain-settle.cpuprofile")))
-    profiles.push(summarise("chain port alone, back-to-back settleBatch(50)", join(tmp, "chain-settleBatch.cpuprofile")))
+    profiles.push(summarise(`chain port alone, back-to-back settleBatch(${MAX_BATCH})`, join(tmp, "chain-settleBatch.cpuprofile")))
     say(`profiles written to bench/.tmp/*.cpuprofile`)
   }
   const appPeak = await stop(app)

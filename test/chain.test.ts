@@ -92,6 +92,29 @@ const portSuite = (it: Vitest.MethodsNonLive<Chain | ChainDev, true>) => {
       expect(settled?._tag === "Settled" && settled.settlement.batchSize).toBe(2)
     }))
 
+  it.effect("settleBatch_revertsWhen_walletPaused: the whole batch is refused, by name, and nothing is settled", () =>
+    Effect.gen(function* () {
+      const chain = yield* Chain
+      const dev = yield* ChainDev
+      const user = yield* fundedViewer()
+      const k = key()
+      const setPaused = (paused: boolean) =>
+        Effect.promise(() =>
+          dev.walletClient
+            .writeContract({ address: dev.deployment.wallet, abi: streamingWalletAbi, functionName: paused ? "pause" : "unpause" })
+            .then((hash) => dev.publicClient.waitForTransactionReceipt({ hash }))
+        )
+      yield* setPaused(true)
+      const refused = yield* Effect.either(chain.settleBatch([{ sessionKey: k, user, contentId: "intro-to-defi", amount: 1n * USDC }])).pipe(
+        Effect.ensuring(setPaused(false))
+      )
+      expect(Either.isLeft(refused) && refused.left._tag === "SettlementRejected" && refused.left.errorName).toBe("EnforcedPause")
+      expect(Option.isNone(yield* chain.findSettlement(k))).toBe(true)
+      // and once unpaused the same batch goes through
+      const outcomes = yield* chain.settleBatch([{ sessionKey: k, user, contentId: "intro-to-defi", amount: 1n * USDC }])
+      expect(outcomes.map((o) => o._tag)).toEqual(["Settled"])
+    }))
+
   it.effect("verifyPayment accepts the viewer's own payment and rejects forged, unrelated and failed transactions", () =>
     Effect.gen(function* () {
       const chain = yield* Chain

@@ -40,6 +40,13 @@ export interface ChainClients {
   readonly timeout: Duration.Duration
 }
 
+/**
+ * Gas limit of a settleBatch of `n`: the transaction's base and calldata, then per entry the worst
+ * case measured in bench/gas.md (a cold entry: new user position, new creator ledger, new bitmap
+ * word, about 100k) with headroom. Unused gas is refunded; the limit only bounds the fee reserved.
+ */
+export const batchGasLimit = (n: number): bigint => 60_000n + 130_000n * BigInt(n)
+
 /** Retries transport failures with backoff; a revert is never retried. */
 const retryTransient = <A, E extends { readonly _tag: string }, R>(effect: Effect.Effect<A, E, R>) =>
   Effect.retry(effect, {
@@ -83,33 +90,39 @@ export const makeChain = (clients: ChainClients) =>
       batchSize
     })
 
-    /** Simulates, sends and waits for the receipt, holding the operator's nonce sequence throughout. */
-    const send = (
-      label: string,
-      simulate: () => Promise<{ readonly request: Parameters<typeof walletClient.writeContract>[0] }>
-    ) =>
+    type WriteRequest = Parameters<typeof walletClient.writeContract>[0]
+
+    /**
+     * Prepares (`prepare`), sends and waits for the receipt, holding the operator's nonce sequence
+     * throughout. A reverted receipt is explained by `explain` (the revert, decoded), when given.
+     */
+    const send = (label: string, prepare: () => Promise<WriteRequest>, explain?: () => Promise<unknown>) =>
       Effect.gen(function* () {
-        const { request } = yield* Effect.tryPromise({ try: simulate, catch: classify })
+        const request = yield* Effect.tryPromise({ try: prepare, catch: classify })
         const hash = yield* Effect.tryPromise({ try: () => walletClient.writeContract(request), catch: classify })
         const receipt = yield* Effect.tryPromise({
           try: () => publicClient.waitForTransactionReceipt({ hash, confirmations, timeout: Duration.toMillis(clients.timeout) }),
           catch: unavailable
         })
         if (receipt.status !== "success") {
+          if (explain !== undefined) yield* Effect.tryPromise({ try: explain, catch: classify })
           return yield* new SettlementRejected({ errorName: "TransactionReverted", reason: `transaction ${hash} reverted` })
         }
         return receipt
       }).pipe(trackChainCall(label), sendLock.withPermits(1), Effect.withSpan(`Chain.${label}`))
 
+    // one settlement is simulated first: a revert (not enough funds, already settled) comes back typed
     const settle = (r: SettlementRequest) =>
       send("settle", () =>
-        publicClient.simulateContract({
-          account: walletClient.account,
-          address: wallet,
-          abi: streamingWalletAbi,
-          functionName: "settle",
-          args: [r.sessionKey, r.user, contentKeyOf(r.contentId), r.amount]
-        })
+        publicClient
+          .simulateContract({
+            account: walletClient.account,
+            address: wallet,
+            abi: streamingWalletAbi,
+            functionName: "settle",
+            args: [r.sessionKey, r.user, contentKeyOf(r.contentId), r.amount]
+          })
+          .then((simulated) => simulated.request)
       ).pipe(
         Effect.flatMap((receipt) => {
           const logs = parseEventLogs({ abi: streamingWalletAbi, eventName: "SessionSettled", logs: receipt.logs })
@@ -120,27 +133,39 @@ export const makeChain = (clients: ChainClients) =>
         })
       )
 
-    const settleBatch = (requests: ReadonlyArray<SettlementRequest>) =>
-      send("settleBatch", () =>
-        publicClient.simulateContract({
-          account: walletClient.account,
-          address: wallet,
-          abi: streamingWalletAbi,
-          functionName: "settleBatch",
-          args: [requests.map((r) => ({ sessionKey: r.sessionKey, user: r.user, contentId: contentKeyOf(r.contentId), amount: r.amount }))]
-        })
+    /**
+     * A batch is sent as it is, with a gas limit from the per-entry bound, and executed once: no
+     * simulation and no estimate (each is a full execution of the batch, and Hardhat's estimate several).
+     * An entry cannot revert the batch (the wallet rejects it in an event), so only a whole-batch
+     * refusal (role, pause) reverts; that receipt is then explained by simulating the call.
+     */
+    const settleBatch = (requests: ReadonlyArray<SettlementRequest>) => {
+      const call = {
+        account: walletClient.account,
+        address: wallet,
+        abi: streamingWalletAbi,
+        functionName: "settleBatch",
+        args: [requests.map((r) => ({ sessionKey: r.sessionKey, user: r.user, contentId: contentKeyOf(r.contentId), amount: r.amount }))]
+      } as const
+      return send(
+        "settleBatch",
+        () => Promise.resolve({ ...call, chain: walletClient.chain, gas: batchGasLimit(requests.length) }),
+        () => publicClient.simulateContract(call)
       ).pipe(
         Effect.map((receipt): ReadonlyArray<BatchOutcome> => {
           const settled = parseEventLogs({ abi: streamingWalletAbi, eventName: "SessionSettled", logs: receipt.logs })
           const rejected = parseEventLogs({ abi: streamingWalletAbi, eventName: "SettlementRejected", logs: receipt.logs })
+          const settledByKey = new Map(settled.map((l) => [l.args.sessionKey, l]))
+          const rejectedByKey = new Map(rejected.map((l) => [l.args.sessionKey, l]))
           return requests.map((r): BatchOutcome => {
-            const ok = settled.find((l) => l.args.sessionKey === r.sessionKey)
+            const ok = settledByKey.get(r.sessionKey)
             if (ok) return { _tag: "Settled", settlement: toSettlement(ok, receipt, settled.length) }
-            const bad = rejected.find((l) => l.args.sessionKey === r.sessionKey)
+            const bad = rejectedByKey.get(r.sessionKey)
             return { _tag: "Rejected", sessionKey: r.sessionKey, errorName: bad ? errorNameOf(bad.args.reason) : "Rejected" }
           })
         })
       )
+    }
 
     const findSettlement = (sessionKey: bigint) =>
       Effect.gen(function* () {
