@@ -1,4 +1,5 @@
 import { PGlite } from "@electric-sql/pglite"
+import { pgliteInMemory } from "./pgliteTemplate.js"
 import { PGLiteSocketServer } from "@electric-sql/pglite-socket"
 import { PgClient } from "@effect/sql-pg"
 import { SqlError } from "@effect/sql/SqlError"
@@ -53,14 +54,22 @@ const layerFromPool = (options: pg.PoolConfig) =>
   )
 
 
-/** Embedded PGlite: in memory, or in PGLITE_DATA_DIR when set. One connection (PGlite is single-session). */
+/**
+ * Embedded PGlite: in memory (started from a cached initdb template), or in PGLITE_DATA_DIR when set.
+ * One connection (PGlite is single-session).
+ */
 export const layerPGlite = (dataDir: Option.Option<string>) =>
   Layer.unwrapScoped(
     Effect.gen(function* () {
       const db = yield* Effect.acquireRelease(
-        Effect.tryPromise({
-          try: () => (Option.isSome(dataDir) ? PGlite.create(dataDir.value) : PGlite.create()),
-          catch: (cause) => new Error(`could not start the embedded database: ${String(cause)}`)
+        Option.match(dataDir, {
+          onSome: (path) =>
+            Effect.tryPromise({
+              try: () => PGlite.create(path),
+              catch: (cause) => new Error(`could not start the embedded database: ${String(cause)}`)
+            }),
+          // in memory: from the initdb template (src/db/pgliteTemplate.ts)
+          onNone: () => pgliteInMemory
         }),
         (db) => Effect.promise(() => db.close()).pipe(Effect.ignore)
       )
