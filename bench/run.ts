@@ -4,25 +4,27 @@
  *   1. cold start of `npm start` on the embedded defaults (twice, then once more under the profiler
  *      when profiling);
  *   2. the raw settlement rate of the in-process chain through the app's Chain port (bench/chain-rate.ts);
- *   3. the app (bench/server.ts), a bare node:http + pg server and Express + pg, all on one throwaway
+^ *   3. the app (bench/server.ts, compiled), a bare node:http + pg server and Express + pg, all on one throwaway
  *      PostgreSQL database, read path at 1/16/64 connections, interleaved server by server; then two
  *      variants of the app (HTTP extras off; request logging on) next to bare at 16 connections;
  *   4. the write path (full lifecycles with on-chain settlement) at 1/16/64 users, batching on, and
  *      the cost of each step alone;
  *   5. CPU profiles of the app where a target is missed;
  *   6. the write path at 64 users with SETTLEMENT_BATCH=off, on a second throwaway database;
- *   7. bench/results.json, bench/RESULTS.md and bench/latency.svg.
+ *   7. the server's own memory: the app against a separate `hardhat node` (RPC_URL), read and write load;
+ *   8. bench/results.json, bench/RESULTS.md and bench/latency.svg.
  *
  * Environment: DATABASE_URL names the PostgreSQL server to create the throwaway databases on
  * (default postgres://postgres@127.0.0.1:5432/postgres); BENCH_SECONDS (6), BENCH_WARMUP (1.5),
  * BENCH_PROFILE (auto | 1 | 0).
  */
+import { spawnSync } from "node:child_process"
 import { mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs"
 import { cpus, loadavg, totalmem } from "node:os"
 import { join } from "node:path"
 import { randomBytes } from "node:crypto"
 import pg from "pg"
-import { type Child, type Server, coldStart, forkChild, memoryOf, profileDuring, startServer, stopChild } from "./lib/children.js"
+import { type Child, type Server, coldStart, forkChild, memoryOf, profileDuring, startHardhatNode, startServer, stopChild } from "./lib/children.js"
 import { summarise } from "./lib/cpuprofile.js"
 import { lifecycleRun, post, readRun, sessionIdOf, stepCosts } from "./lib/load.js"
 import { peakRssMb } from "./lib/proc.js"
@@ -48,6 +50,14 @@ const PROFILE = process.env.BENCH_PROFILE ?? "auto"
 const POOL_SIZE = "10"
 /** The settler's largest batch (SETTLEMENT_MAX_BATCH's default): the chain's ceiling is a batch this size. */
 const MAX_BATCH = 100
+
+/**
+ * The servers, compiled, as `npm start` runs the app (dist/, plain node): through tsx every one would
+ * carry tsx's own cost (its loader thread, about 100 MB of RSS; a name-keeping wrapper on every
+ * function). Built at the start of each run from the current sources (bench/tsconfig.server.json).
+ */
+const BUILD = "bench/.tmp/build/bench"
+const APP_SERVER = `${BUILD}/server.js`
 
 const began = performance.now()
 const stamp = () => `${((performance.now() - began) / 1000).toFixed(0).padStart(4)} s`
@@ -129,6 +139,10 @@ const appEnv = (databaseUrl: string, batch: "on" | "off", extra: Readonly<Record
 
 const main = async () => {
   say(`node ${process.version}, ${cpus().length} cores; ${SECONDS} s per run after ${WARMUP} s of warm-up`)
+  rmSync(join(tmp, "build"), { recursive: true, force: true })
+  const built = spawnSync(process.execPath, [join(root, "node_modules/typescript/bin/tsc"), "-p", "bench/tsconfig.server.json"], { cwd: root, stdio: "inherit" })
+  if (built.status !== 0) throw new Error("could not compile the bench's servers (see above)")
+  say(`compiled the servers into ${BUILD}/`)
 
   const loadBefore = round(loadavg()[0] ?? 0, 2)
   const profiling = PROFILE === "1" || PROFILE === "auto"
@@ -182,7 +196,7 @@ const main = async () => {
   // 3. servers on one database
   const dbA = await createDatabase("a")
   say(`database ${dbA.replace(/\/\/[^@]*@/, "//")}`)
-  const app = track(await startServer("app", "bench/server.ts", appEnv(dbA, "on"), join(tmp, "app.log")))
+  const app = track(await startServer("app", APP_SERVER, appEnv(dbA, "on"), join(tmp, "app.log")))
   say(`app ready on ${app.base}: boot ${round(app.ready.bootMs, 0)} ms, ${VIEWERS} viewers funded in ${round(app.ready.fundMs, 0)} ms`)
   const variantSpecs = [
     {
@@ -196,11 +210,11 @@ const main = async () => {
   for (const spec of variantSpecs) {
     // a database of its own: every instance deploys its own in-process chain, and a database binds to one chain
     const db = await createDatabase(spec.name.replace("app-", ""))
-    variantServers.push({ spec, server: track(await startServer(spec.name, "bench/server.ts", { ...appEnv(db, "on", spec.env), BENCH_VIEWERS: "1" }, join(tmp, `${spec.name}.log`))) })
+    variantServers.push({ spec, server: track(await startServer(spec.name, APP_SERVER, { ...appEnv(db, "on", spec.env), BENCH_VIEWERS: "1" }, join(tmp, `${spec.name}.log`))) })
   }
   const baselineEnv = { BENCH_DATABASE_URL: dbA, BENCH_POOL_SIZE: POOL_SIZE }
-  const bare = track(await startServer("bare", "bench/baseline-bare.ts", baselineEnv, join(tmp, "bare.log")))
-  const express = track(await startServer("express", "bench/baseline-express.ts", baselineEnv, join(tmp, "express.log")))
+  const bare = track(await startServer("bare", `${BUILD}/baseline-bare.js`, baselineEnv, join(tmp, "bare.log")))
+  const express = track(await startServer("express", `${BUILD}/baseline-express.js`, baselineEnv, join(tmp, "express.log")))
 
   // the read path's sessions, created through the real API: one per viewer
   const viewers = app.ready.viewers
@@ -302,7 +316,7 @@ const main = async () => {
 
   // 6. write path, batching off
   const dbB = await createDatabase("b")
-  const appOff = track(await startServer("app-batch-off", "bench/server.ts", appEnv(dbB, "off"), join(tmp, "app-batch-off.log")))
+  const appOff = track(await startServer("app-batch-off", APP_SERVER, appEnv(dbB, "off"), join(tmp, "app-batch-off.log")))
   const writeUnbatched: Array<LifecycleRun> = []
   {
     const r = await lifecycleRun(appOff.pid, appOff.base, appOff.ready.viewers, 64, Math.min(WARMUP, 1), SECONDS, WRITE_CONTENT)
@@ -313,9 +327,32 @@ const main = async () => {
   const appOffMemory = await memoryOf(appOff)
   const appOffPeak = peakRssMb(appOff.pid)
   await stop(appOff)
+
+  // 7. the server's own memory: the chain in a separate `hardhat node` reached over HTTP (RPC_URL, as
+  // in production), PostgreSQL; the same read and write load
+  const dbC = await createDatabase("c")
+  const node = await startHardhatNode(join(tmp, "hardhat-node.log"))
+  let appRpc: Server | undefined
+  let appRpcPeak = 0
+  let appRpcMemory: ServerInfo["memory"] = null
+  try {
+    appRpc = track(await startServer("app-rpc", APP_SERVER, { ...appEnv(dbC, "on"), BENCH_RPC_URL: node.url }, join(tmp, "app-rpc.log")))
+    const user = appRpc.ready.viewers[0] ?? ""
+    const started = await post(appRpc.base, "/api/session/start", { userAddress: user, contentId: READ_CONTENT })
+    const url = `${appRpc.base}/api/session/${sessionIdOf(started.body) ?? ""}?userAddress=${user}`
+    const r = await readRun(appRpc.pid, url, 64, WARMUP, SECONDS)
+    notePeak("app-rpc", r.peakRssMb)
+    const w = await lifecycleRun(appRpc.pid, appRpc.base, appRpc.ready.viewers, 64, Math.min(WARMUP, 1), SECONDS, WRITE_CONTENT)
+    notePeak("app-rpc", w.peakRssMb)
+    appRpcMemory = await memoryOf(appRpc)
+    appRpcPeak = await stop(appRpc)
+    say(`chain out of process: read c=64 ${r.rps} req/s, write users=64 ${w.perSecond} lifecycles/s; peak RSS under load ${round(loadPeak.get("app-rpc") ?? 0, 0)} MB`)
+  } finally {
+    node.stop()
+  }
   await dropDatabases()
 
-  // 7. results
+  // 8. results
   const info = (name: string, description: string, server: Server, lifetime: number, memory: ServerInfo["memory"]): ServerInfo => ({
     name,
     description,
@@ -351,13 +388,32 @@ const main = async () => {
       info("app", "the app: Effect HttpApi + @effect/sql-pg + in-process chain (bench/server.ts)", app, appPeak, appMemory),
       info("bare", "node:http + pg, same SQL (bench/baseline-bare.ts)", bare, barePeak, null),
       info("express", "Express 5 + pg, same SQL (bench/baseline-express.ts)", express, expressPeak, null),
-      info("app-batch-off", "the app with SETTLEMENT_BATCH=off (write path only)", appOff, appOffPeak, appOffMemory)
+      info("app-batch-off", "the app with SETTLEMENT_BATCH=off (write path only)", appOff, appOffPeak, appOffMemory),
+      ...(appRpc === undefined
+        ? []
+        : [
+            info(
+              "app-rpc",
+              "the app with the chain in a separate `hardhat node` over HTTP (RPC_URL), PostgreSQL: the server's own memory (read c=64, then lifecycles at 64 users)",
+              appRpc,
+              appRpcPeak,
+              appRpcMemory
+            )
+          ])
     ],
     read,
     write: { batched: writeBatched, unbatched: writeUnbatched, steps },
     variants,
     profiles,
-    targets: evaluateTargets({ coldStart: cold, read, writeBatched, writeUnbatched, loadPeak: loadPeak.get("app") ?? 0, chain })
+    targets: evaluateTargets({
+      coldStart: cold,
+      read,
+      writeBatched,
+      writeUnbatched,
+      loadPeak: loadPeak.get("app") ?? 0,
+      loadPeakExternalChain: loadPeak.get("app-rpc") ?? 0,
+      chain
+    })
   }
   const final: Results = { ...results, meta: { ...results.meta, totalSeconds: round((performance.now() - began) / 1000, 0) } }
   writeFileSync(join(benchDir, "results.json"), `${JSON.stringify(final, null, 2)}\n`)

@@ -4,6 +4,9 @@
  * chose. Before signalling ready it funds BENCH_VIEWERS new viewers through ChainDev, so the bench can
  * drive many distinct users. Its CPU time and RSS are read by the parent from /proc.
  *
+ * With BENCH_RPC_URL the chain is that node instead (contracts deployed and demo funded there, the
+ * app reaching it over HTTP as it would reach Sepolia): the server's memory without the chain's.
+ *
  * The one difference from `npm start`: the app's Clock moves one second forward at every
  * millisecond read (like the tests' TimeTravel). A lifecycle driven in a few milliseconds then bills
  * whole seconds and ends in an on-chain settlement; with the wall clock it would bill 0 s and end
@@ -26,6 +29,8 @@ const USDC = 1_000_000n
 const AppEnv = Schema.parseJson(Schema.Record({ key: Schema.String, value: Schema.String }))
 const appEnv = Schema.decodeUnknownSync(AppEnv)(process.env.BENCH_APP_ENV ?? "{}")
 const viewerCount = Number(process.env.BENCH_VIEWERS ?? "64")
+/** When set, the chain is this node (a separate `hardhat node`), not in this process. */
+const rpcUrl = process.env.BENCH_RPC_URL
 
 /** Configuration from the map the bench passed, never from the rest of the environment. */
 const ConfigLive = AppConfig.layer.pipe(Layer.provide(Layer.setConfigProvider(ConfigProvider.fromMap(new Map(Object.entries(appEnv))))))
@@ -55,7 +60,7 @@ const SteppingClock = Layer.unwrapEffect(
 const ServerLive = HttpAppLive.pipe(
   Layer.provideMerge(NodeServerLive),
   Layer.provideMerge(makeAppLive(ChainFromDev)),
-  Layer.provideMerge(ChainDevLive({ demo: true })),
+  Layer.provideMerge(ChainDevLive(rpcUrl === undefined ? { demo: true } : { demo: true, rpcUrl })),
   Layer.provideMerge(LoggingLive),
   Layer.provideMerge(ConfigLive),
   Layer.provideMerge(SteppingClock)

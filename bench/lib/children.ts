@@ -27,7 +27,8 @@ const isType =
 export const forkChild = (name: string, script: string, env: Readonly<Record<string, string>>, logFile: string): Child => {
   const log = createWriteStream(logFile, { flags: "a" })
   const child = fork(script, [], {
-    execArgv: ["--import", "tsx"],
+    // compiled JavaScript runs as it is (as `npm start` runs dist/); TypeScript through tsx
+    execArgv: script.endsWith(".js") ? [] : ["--import", "tsx"],
     env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "", ...env },
     stdio: ["ignore", "pipe", "pipe", "ipc"]
   })
@@ -224,4 +225,42 @@ export const coldStart = async (
     clearTimeout(timer)
   }
   return { ms: Math.round(ms), rssMb: Math.round(rss), ok }
+}
+
+/** A `hardhat node` on a free port (its own process group), answering JSON-RPC; `stop` kills it. */
+export const startHardhatNode = async (logFile: string): Promise<{ readonly url: string; readonly pid: number; readonly stop: () => void }> => {
+  const port = await freePort()
+  const log = createWriteStream(logFile, { flags: "a" })
+  const child = spawn("node_modules/.bin/hardhat", ["node", "--hostname", "127.0.0.1", "--port", String(port)], {
+    stdio: ["ignore", "pipe", "pipe"],
+    detached: true
+  })
+  child.stdout?.pipe(log)
+  child.stderr?.pipe(log)
+  const url = `http://127.0.0.1:${port}`
+  const stop = () => {
+    if (child.pid === undefined) return
+    try {
+      process.kill(-child.pid, "SIGKILL")
+    } catch {
+      // already gone
+    }
+  }
+  const deadline = Date.now() + 60_000
+  for (;;) {
+    const answered = await fetch(url, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: '{"jsonrpc":"2.0","id":1,"method":"eth_chainId","params":[]}'
+    }).then(
+      (r) => r.ok,
+      () => false
+    )
+    if (answered) return { url, pid: child.pid ?? 0, stop }
+    if (Date.now() > deadline) {
+      stop()
+      throw new Error(`hardhat node did not answer on ${url}; see ${logFile}`)
+    }
+    await new Promise((r) => setTimeout(r, 250))
+  }
 }

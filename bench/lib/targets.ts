@@ -8,7 +8,10 @@ export interface TargetInput {
   readonly read: Readonly<Record<"session" | "content", Readonly<Record<"app" | "bare" | "express", ReadonlyArray<ReadRun>>>>>
   readonly writeBatched: ReadonlyArray<LifecycleRun>
   readonly writeUnbatched: ReadonlyArray<LifecycleRun>
+  /** Peak RSS under load of the app with the in-process chain. */
   readonly loadPeak: number
+  /** The same with the chain in a separate process (RPC_URL): the server's own memory. */
+  readonly loadPeakExternalChain?: number
   readonly chain?: ChainResult
 }
 
@@ -61,11 +64,15 @@ export const evaluateTargets = (i: TargetInput): Array<Target> => {
       met: ratio >= 10
     })
   }
+  const external = i.loadPeakExternalChain ?? 0
   targets.push({
     id: "rss",
     target: "peak RSS under load below 300 MB (PostgreSQL)",
-    measured: `${round(i.loadPeak, 0)} MB`,
-    met: i.loadPeak > 0 && i.loadPeak < 300
+    measured:
+      external > 0
+        ? `${round(external, 0)} MB with the chain in its own process (RPC_URL, as in production); ${round(i.loadPeak, 0)} MB with the in-process development chain loaded into the server`
+        : `${round(i.loadPeak, 0)} MB (with the in-process chain)`,
+    met: external > 0 ? external < 300 : i.loadPeak > 0 && i.loadPeak < 300
   })
   const first = i.coldStart[0]
   targets.push({
