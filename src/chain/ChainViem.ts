@@ -11,6 +11,7 @@ import {
   defineChain,
   http,
   isHex,
+  getAbiItem,
   parseEventLogs,
   toFunctionSelector,
   webSocket
@@ -73,6 +74,16 @@ export const makeChain = (clients: ChainClients) =>
         Effect.withSpan(`Chain.${label}`)
       )
 
+    const settledEvent = [getAbiItem({ abi: streamingWalletAbi, name: "SessionSettled" })]
+    const rejectedEvent = [getAbiItem({ abi: streamingWalletAbi, name: "SettlementRejected" })]
+    /**
+     * The wallet's own logs in a receipt. Decoding goes through an ABI of the one event wanted:
+     * viem hashes the selector of every event of the ABI for every log it tries, which was the
+     * largest JavaScript cost of a 100-entry batch (its 200 logs, twice).
+     */
+    const walletLogs = <L extends { readonly address: string }>(logs: ReadonlyArray<L>): Array<L> =>
+      logs.filter((l) => l.address.toLowerCase() === wallet)
+
     const toSettlement = (
       log: { readonly args: { readonly sessionKey: bigint; readonly user: Hex; readonly contentId: Hex; readonly amount: bigint; readonly fromYield: bigint; readonly fromPrincipal: bigint } },
       receipt: { readonly transactionHash: Hex; readonly blockNumber: bigint; readonly gasUsed: bigint },
@@ -125,7 +136,7 @@ export const makeChain = (clients: ChainClients) =>
           .then((simulated) => simulated.request)
       ).pipe(
         Effect.flatMap((receipt) => {
-          const logs = parseEventLogs({ abi: streamingWalletAbi, eventName: "SessionSettled", logs: receipt.logs })
+          const logs = parseEventLogs({ abi: settledEvent, logs: walletLogs(receipt.logs) })
           const log = logs.find((l) => l.args.sessionKey === r.sessionKey)
           return log
             ? Effect.succeed(toSettlement(log, receipt, 1))
@@ -153,8 +164,9 @@ export const makeChain = (clients: ChainClients) =>
         () => publicClient.simulateContract(call)
       ).pipe(
         Effect.map((receipt): ReadonlyArray<BatchOutcome> => {
-          const settled = parseEventLogs({ abi: streamingWalletAbi, eventName: "SessionSettled", logs: receipt.logs })
-          const rejected = parseEventLogs({ abi: streamingWalletAbi, eventName: "SettlementRejected", logs: receipt.logs })
+          const ours = walletLogs(receipt.logs)
+          const settled = parseEventLogs({ abi: settledEvent, logs: ours })
+          const rejected = parseEventLogs({ abi: rejectedEvent, logs: ours })
           const settledByKey = new Map(settled.map((l) => [l.args.sessionKey, l]))
           const rejectedByKey = new Map(rejected.map((l) => [l.args.sessionKey, l]))
           return requests.map((r): BatchOutcome => {
@@ -186,7 +198,7 @@ export const makeChain = (clients: ChainClients) =>
         const log = logs[0]
         if (!log) return Option.none<Settlement>()
         const receipt = yield* read("getTransactionReceipt", () => publicClient.getTransactionReceipt({ hash: log.transactionHash }))
-        const inTx = parseEventLogs({ abi: streamingWalletAbi, eventName: "SessionSettled", logs: receipt.logs })
+        const inTx = parseEventLogs({ abi: settledEvent, logs: walletLogs(receipt.logs) })
         return Option.some(toSettlement(log, receipt, inTx.length))
       })
 
@@ -201,11 +213,7 @@ export const makeChain = (clients: ChainClients) =>
           catch: (e) => (e instanceof Error && /could not be found|not found/i.test(e.message) ? notProven("transaction not found") : unavailable(e))
         })
         if (receipt.status !== "success") return yield* notProven("the transaction failed")
-        const logs = parseEventLogs({
-          abi: streamingWalletAbi,
-          eventName: "SessionSettled",
-          logs: receipt.logs.filter((l) => l.address.toLowerCase() === wallet)
-        })
+        const logs = parseEventLogs({ abi: settledEvent, logs: walletLogs(receipt.logs) })
         const log = logs.find((l) => l.args.sessionKey === expected.sessionKey)
         if (!log) return yield* notProven("it holds no SessionSettled event for this session")
         if (log.args.user.toLowerCase() !== expected.user) return yield* notProven("it was paid by another address")
