@@ -8,6 +8,9 @@ import { peakRssMb, processesInGroup, rssMb } from "./proc.js"
 
 /** Starting, talking to and stopping the bench's child processes. */
 
+/** The V8 old-space cap `npm start` gives the server (HEAP_MB's default), given to every compiled server here. */
+const SERVER_HEAP_MB = 256
+
 export interface Child {
   readonly name: string
   readonly process: ChildProcess
@@ -27,8 +30,8 @@ const isType =
 export const forkChild = (name: string, script: string, env: Readonly<Record<string, string>>, logFile: string): Child => {
   const log = createWriteStream(logFile, { flags: "a" })
   const child = fork(script, [], {
-    // compiled JavaScript runs as it is (as `npm start` runs dist/); TypeScript through tsx
-    execArgv: script.endsWith(".js") ? [] : ["--import", "tsx"],
+    // compiled JavaScript runs as `npm start` runs dist/ (with its heap cap); TypeScript through tsx
+    execArgv: script.endsWith(".js") ? [`--max-old-space-size=${SERVER_HEAP_MB}`] : ["--import", "tsx"],
     env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "", ...env },
     stdio: ["ignore", "pipe", "pipe", "ipc"]
   })
