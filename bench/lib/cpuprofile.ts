@@ -56,7 +56,16 @@ export interface ProfileSummary {
 const root = process.cwd()
 
 /** A readable location: a path relative to the project, or the runtime's own label. */
+/** The bench runs the servers compiled into this directory: their frames are reported as the sources'. */
+const BUILD_PREFIX = "bench/.tmp/build/"
+
 const locate = (url: string): string => {
+  const path = locateRaw(url)
+  // (the line numbers are the compiled .js file's)
+  return path.startsWith(BUILD_PREFIX) ? path.slice(BUILD_PREFIX.length) : path
+}
+
+const locateRaw = (url: string): string => {
   if (url === "") return ""
   if (url.startsWith("file://")) {
     try {
