@@ -55,10 +55,10 @@ export interface ProfileSummary {
 
 const root = process.cwd()
 
-/** A readable location: a path relative to the project, or the runtime's own label. */
-/** The bench runs the servers compiled into this directory: their frames are reported as the sources'. */
+/** The bench runs the servers compiled into this directory: their frames are named by the source tree's paths. */
 const BUILD_PREFIX = "bench/.tmp/build/"
 
+/** A readable location: a path relative to the project, or the runtime's own label. */
 const locate = (url: string): string => {
   const path = locateRaw(url)
   // (the line numbers are the compiled .js file's)
