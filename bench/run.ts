@@ -148,7 +148,10 @@ const main = async () => {
   const profiling = PROFILE === "1" || PROFILE === "auto"
   const profiles: Array<ProfileSummary> = []
 
-  // 1. cold start
+  // 1. cold start, of an up-to-date dist/ (as after `npm install`): a stale one would add the compile
+  // that npm start's prestart runs once after the sources change
+  const fresh = spawnSync(process.execPath, [join(root, "scripts/build-if-stale.mjs")], { cwd: root, stdio: "inherit" })
+  if (fresh.status !== 0) throw new Error("could not build dist/ (see above)")
   const cold: Array<ColdStart> = []
   for (let i = 1; i <= 2; i++) {
     const r = await coldStart(root, join(tmp, "npm-start.log"))
@@ -293,7 +296,7 @@ const main = async () => {
   }
 
   const appMemory = await memoryOf(app)
-  const steps = await stepCosts(app.pid, app.base, viewers, WRITE_CONTENT)
+  const steps = await stepCosts(app.pid, app.base, viewers, WRITE_CONTENT, () => memoryOf(app).then((m) => m.sqlStatements))
   say(`step costs (one user): ${steps.map((s) => `${s.step} ${s.cpuUs} µs CPU, p50 ${s.p50Ms} ms`).join("; ")}`)
 
   // 5. profiles where a target is missed

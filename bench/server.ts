@@ -21,9 +21,10 @@ import { AppConfig } from "../src/config.js"
 import { toAddress } from "../src/domain/Address.js"
 import { HttpAppLive, NodeServerLive } from "../src/http/Server.js"
 import { LoggingLive } from "../src/platform/Logging.js"
-import { send, serveIpc } from "./lib/child.js"
+import { countSqlStatements, send, serveIpc } from "./lib/child.js"
 
 const started = performance.now()
+countSqlStatements()
 const USDC = 1_000_000n
 
 const AppEnv = Schema.parseJson(Schema.Record({ key: Schema.String, value: Schema.String }))

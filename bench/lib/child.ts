@@ -1,4 +1,5 @@
 import { Option } from "effect"
+import pg from "pg"
 import { writeFile } from "node:fs/promises"
 import { Session } from "node:inspector/promises"
 import { type ChildMessage, decodeParent } from "./protocol.js"
@@ -8,6 +9,27 @@ import { type ChildMessage, decodeParent } from "./protocol.js"
  * through the inspector, the same data `--cpu-prof` writes, but only for the phase the bench chooses)
  * and exits cleanly on "stop".
  */
+
+let sqlStatements = 0
+
+/**
+ * Counts every statement this process sends through `pg` (any pool, any client: they all end in
+ * `Client.prototype.query`), so the bench can report statements per step as measured, not as counted
+ * once by hand.
+ */
+export const countSqlStatements = (): void => {
+  const proto: object = pg.Client.prototype
+  const original: unknown = Reflect.get(proto, "query")
+  if (typeof original !== "function") return
+  Object.defineProperty(proto, "query", {
+    configurable: true,
+    writable: true,
+    value: function (this: unknown, ...args: Array<unknown>): unknown {
+      sqlStatements++
+      return Reflect.apply(original, this, args)
+    }
+  })
+}
 
 export const send = (message: ChildMessage): void => {
   if (process.send) process.send(message)
@@ -49,7 +71,15 @@ export const serveIpc = (onStop: () => Promise<void>): void => {
         case "memory": {
           const m = process.memoryUsage()
           const mb = (bytes: number) => Math.round(bytes / 2 ** 20)
-          return send({ type: "memory", rss: mb(m.rss), heapTotal: mb(m.heapTotal), heapUsed: mb(m.heapUsed), external: mb(m.external), arrayBuffers: mb(m.arrayBuffers) })
+          return send({
+            type: "memory",
+            rss: mb(m.rss),
+            heapTotal: mb(m.heapTotal),
+            heapUsed: mb(m.heapUsed),
+            external: mb(m.external),
+            arrayBuffers: mb(m.arrayBuffers),
+            sqlStatements
+          })
         }
         case "stop": {
           const timer = setTimeout(() => process.exit(0), 5_000)

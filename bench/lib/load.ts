@@ -335,6 +335,8 @@ export interface StepCost {
   readonly mainCpuUs: number
   /** PostgreSQL CPU per request, µs. */
   readonly dbCpuUs: number
+  /** SQL statements the server sent per request (BEGIN and COMMIT included; the settler's included for stop). */
+  readonly sqlStatements: number
   readonly p50Ms: number
 }
 
@@ -346,7 +348,8 @@ export const stepCosts = async (
   pid: number,
   base: string,
   viewers: ReadonlyArray<string>,
-  contentId: string
+  contentId: string,
+  statementsSoFar: () => Promise<number>
 ): Promise<ReadonlyArray<StepCost>> => {
   const url = new URL(base)
   const agent = new Agent({ keepAlive: true, maxSockets: 1 })
@@ -354,6 +357,7 @@ export const stepCosts = async (
   const out: Array<StepCost> = []
   for (const step of STEPS) {
     const latencies: Array<number> = []
+    const statementsBefore = await statementsSoFar()
     const m = await measure(pid, async () => {
       for (const userAddress of viewers) {
         if (step === "start") {
@@ -372,12 +376,16 @@ export const stepCosts = async (
       }
     })
     const n = Math.max(1, latencies.length)
+    // the settler finishes a stop's batch after the answer: let it, so its statements count for stop
+    if (step === "stop") await new Promise((r) => setTimeout(r, 500))
+    const statements = (await statementsSoFar()) - statementsBefore
     out.push({
       step,
       count: latencies.length,
       cpuUs: round((m.cpuMs * 1000) / n, 0),
       mainCpuUs: round((m.mainCpuMs * 1000) / n, 0),
       dbCpuUs: round((m.dbCpuMs * 1000) / n, 0),
+      sqlStatements: round(statements / n, 1),
       p50Ms: latencyOf(latencies).p50
     })
   }

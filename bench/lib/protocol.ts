@@ -38,7 +38,9 @@ export const Memory = Schema.Struct({
   heapTotal: Schema.Number,
   heapUsed: Schema.Number,
   external: Schema.Number,
-  arrayBuffers: Schema.Number
+  arrayBuffers: Schema.Number,
+  /** SQL statements the process has sent through `pg` so far (BEGIN and COMMIT included). */
+  sqlStatements: Schema.Number
 })
 export type Memory = typeof Memory.Type
 

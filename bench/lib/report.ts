@@ -12,12 +12,6 @@ import { type Panel, type Series, chart } from "./svg.js"
  * `node --import tsx bench/lib/report.ts` (reads bench/results.json).
  */
 
-/**
- * SQL statements per step, BEGIN and COMMIT included, counted once by hand with log_statement=all on
- * 2026-11-27 (see bench/analysis.md); not measured by each run.
- */
-const STATEMENTS = { start: 8, pause: 4, resume: 4, stop: 14 } as const
-
 const x = (value: number, base: number | undefined): string => (base === undefined || base <= 0 ? "–" : `${round(value / base, 2).toFixed(2)}x`)
 const ms = (v: number): string => (v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.toFixed(2))
 const num = (v: number): string => v.toLocaleString("en-US")
@@ -177,18 +171,18 @@ export const renderMarkdown = (r: Results, analysis: string): string => {
     "",
     ...writeTable(r),
     "",
-    "What each step costs alone (one user, one keep-alive connection, sequential; server CPU includes the in-process chain's threads):",
+    "What each step costs alone (one user, one keep-alive connection, sequential; server CPU includes the in-process chain's threads; SQL statements are counted in the server as it sends them through `pg`, BEGIN and COMMIT included, the settler's with stop):",
     "",
     row(["step", "requests", "server CPU µs", "of which main thread µs", "PostgreSQL CPU µs", "SQL statements", "p50 ms"]),
     row(["---", "---:", "---:", "---:", "---:", "---:", "---:"]),
-    ...r.write.steps.map((s) => row([s.step, s.count, num(s.cpuUs), num(s.mainCpuUs), num(s.dbCpuUs), STATEMENTS[s.step], ms(s.p50Ms)])),
+    ...r.write.steps.map((s) => row([s.step, s.count, num(s.cpuUs), num(s.mainCpuUs), num(s.dbCpuUs), s.sqlStatements, ms(s.p50Ms)])),
     row([
       "**lifecycle**",
       "",
       `**${num(r.write.steps.reduce((a, s) => a + s.cpuUs, 0))}**`,
       num(r.write.steps.reduce((a, s) => a + s.mainCpuUs, 0)),
       num(r.write.steps.reduce((a, s) => a + s.dbCpuUs, 0)),
-      Object.values(STATEMENTS).reduce((a, b) => a + b, 0),
+      round(r.write.steps.reduce((a, s) => a + s.sqlStatements, 0), 1),
       ms(r.write.steps.reduce((a, s) => a + s.p50Ms, 0))
     ]),
     "",

@@ -58,6 +58,7 @@ export const StepCost = Schema.Struct({
   cpuUs: Schema.Number,
   mainCpuUs: Schema.Number,
   dbCpuUs: Schema.Number,
+  sqlStatements: Schema.Number,
   p50Ms: Schema.Number
 })
 
