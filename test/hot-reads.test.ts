@@ -1,10 +1,12 @@
 import { HttpServer } from "@effect/platform"
 import { describe, expect, layer } from "@effect/vitest"
-import { Effect } from "effect"
+import { Effect, Layer, Option } from "effect"
 import { type IncomingHttpHeaders, createServer, request } from "node:http"
 import type { AddressInfo } from "node:net"
-import { HotReads } from "../src/http/HotReads.js"
-import { type Answer, IsolatedApp, TEST_JWT_SECRET, alice, bearer, bob, get, postJson, signIn } from "./support/security.js"
+import { type HotRead, HotReads, makeHotReads } from "../src/http/HotReads.js"
+import { HttpPipelineLive } from "../src/http/Pipeline.js"
+import { configFrom } from "./support/app.js"
+import { type Answer, IsolatedApp, TEST_JWT_SECRET, alice, bearer, bob, captureLogs, get, postJson, signIn } from "./support/security.js"
 import { fundedViewer } from "./support/users.js"
 
 /**
@@ -194,6 +196,41 @@ describe("hot read lane", () => {
         const bobs = yield* signIn(bob)
         expect((yield* get(url, bearer(bobs))).status).toBe(403)
         expect((yield* get(`/api/session/${sessionId}?userAddress=${bob.address}`, bearer(bobs))).status).toBe(403)
+      })
+    )
+  })
+})
+
+describe("hot read lane, REQUEST_TIMEOUT", () => {
+  /** A hot route whose read never finishes in time. */
+  const slow: HotRead = {
+    route: "/slow",
+    match: (path) => (path === "/slow" ? [] : undefined),
+    handle: () => Effect.as(Effect.sleep("10 seconds"), Option.some("{}"))
+  }
+  const logs = captureLogs()
+  const SlowLane = Layer.effect(HotReads, makeHotReads([slow])).pipe(
+    Layer.provide(HttpPipelineLive),
+    Layer.provide(configFrom({ REQUEST_TIMEOUT: "300 millis", CORS_ORIGIN: "http://localhost:3000" })),
+    Layer.provide(logs.layer)
+  )
+  layer(SlowLane, { timeout: 30_000, excludeTestServices: true })((it) => {
+    it.scoped("a read slower than REQUEST_TIMEOUT is answered 503 in the seed format, and logged as 503", () =>
+      Effect.gen(function* () {
+        const call = yield* laneOnly
+        const started = Date.now()
+        const answer = yield* call("/slow", { headers: { "x-request-id": "slow-hot-1" } })
+        expect(Date.now() - started).toBeLessThan(3_000)
+        expect(answer.status).toBe(503)
+        expect(JSON.parse(answer.body)).toEqual({
+          error: "Service Unavailable",
+          message: "the request did not complete within 300ms",
+          statusCode: 503,
+          timestamp: expect.any(String)
+        })
+        yield* Effect.sleep("50 millis")
+        const line = logs.lines.find((l) => l.includes("slow-hot-1") && l.includes('"http request"'))
+        expect(line).toMatch(/"status":503/)
       })
     )
   })

@@ -183,7 +183,7 @@ export const coldStart = async (
   const child =
     options.profileDir === undefined
       ? spawn("npm", ["start"], { cwd, env, detached: true, stdio: ["ignore", "pipe", "pipe"] })
-      : spawn(process.execPath, ["--cpu-prof", `--cpu-prof-dir=${options.profileDir}`, "--import", "tsx", "src/main.ts"], {
+      : spawn(process.execPath, ["--cpu-prof", `--cpu-prof-dir=${options.profileDir}`, `--max-old-space-size=${SERVER_HEAP_MB}`, "dist/main.js"], {
           cwd,
           env,
           detached: true,

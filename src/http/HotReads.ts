@@ -1,4 +1,4 @@
-import { Context, Effect, Layer, Option, Runtime, Schema } from "effect"
+import { Context, Effect, Option, Runtime, Schema } from "effect"
 import { IncomingMessage, Server, type ServerOptions, ServerResponse } from "node:http"
 import { AppConfig } from "../config.js"
 import { HttpPipeline, requestIdOf } from "./Pipeline.js"
@@ -118,7 +118,10 @@ export const makeHotReads = (routes: ReadonlyArray<HotRead>) =>
         const timer = setTimeout(() => {
           if (settled) return
           settled = true
-          if (lane.answerTimeout(incoming, response, requestId, clock.unsafeCurrentTimeMillis())) fiber.unsafeInterruptAsFork(fiber.id())
+          if (!lane.answerTimeout(incoming, response, requestId, clock.unsafeCurrentTimeMillis())) return
+          fiber.unsafeInterruptAsFork(fiber.id())
+          const seconds = Number(clock.unsafeCurrentTimeNanos() - started) / 1e9
+          runFork(Effect.annotateLogs(lane.observe("GET", hot.route, url, 503, seconds), "requestId", requestId))
         }, lane.timeoutMs)
         const rate = yield* lane.rateLimit(incoming)
         const body = rate?._tag === "Limited" ? Option.none() : yield* hot.handle(found, query.value, incoming.headers["authorization"])
@@ -139,9 +142,6 @@ export const makeHotReads = (routes: ReadonlyArray<HotRead>) =>
 
     return HotReads.of({ serve })
   })
-
-/** HotReads that take nothing: every request goes to the router. */
-export const HotReadsOff = Layer.succeed(HotReads, HotReads.of({ serve: () => false }))
 
 /**
  * Node's HTTP server with the hot lane in front of its "request" listeners (the platform's router).
