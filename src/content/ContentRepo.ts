@@ -77,12 +77,12 @@ export const ContentRepoPg = Layer.effect(
       LIMIT $3`
     return ContentRepo.of({
       findByContentId: (contentId) =>
-        rawQuery<ContentRow>(pool, byContentId, [contentId]).pipe(
+        rawQuery<ContentRow>(pool, byContentId, [contentId], "payg_content_by_id").pipe(
           Effect.map((rows) => Option.map(Option.fromNullable(rows[0]), toContentItem)),
           orUnavailable
         ),
       listActive: ({ afterId, category, limit }) =>
-        rawQuery<ContentRow>(pool, page, [category ?? null, afterId ?? null, limit]).pipe(
+        rawQuery<ContentRow>(pool, page, [category ?? null, afterId ?? null, limit], "payg_content_page").pipe(
           Effect.map((rows) => rows.map(toContentItem)),
           orUnavailable
         )

@@ -213,7 +213,7 @@ export const SessionRepoPg = Layer.effect(
     const pool = yield* PgPool
     const findText = `${SELECT_SESSION} WHERE s.id = $1`
     // the hottest read (GET /api/session/:id): straight through the pool
-    const find = (id: string) => rawQuery<Row>(pool, findText, [id]).pipe(Effect.map(one), orUnavailable)
+    const find = (id: string) => rawQuery<Row>(pool, findText, [id], "payg_session_find").pipe(Effect.map(one), orUnavailable)
 
     return SessionRepo.of({
       insert: (s) =>
