@@ -309,6 +309,7 @@ if (process.argv[1] !== undefined && import.meta.url === `file://${process.argv[
       writeBatched: stored.write.batched,
       writeUnbatched: stored.write.unbatched,
       loadPeak: appServer?.loadPeakRssMb ?? 0,
+      loadPeakExternalChain: stored.servers.find((s) => s.name === "app-rpc")?.loadPeakRssMb ?? 0,
       chain: stored.chain
     })
   }
