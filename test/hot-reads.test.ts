@@ -1,12 +1,13 @@
 import { HttpServer } from "@effect/platform"
 import { describe, expect, layer } from "@effect/vitest"
-import { Effect, Layer, Option } from "effect"
+import { Duration, Effect, Layer, Option } from "effect"
 import { type IncomingHttpHeaders, createServer, request } from "node:http"
 import type { AddressInfo } from "node:net"
 import { type HotRead, HotReads, makeHotReads } from "../src/http/HotReads.js"
 import { HttpPipelineLive } from "../src/http/Pipeline.js"
 import { configFrom } from "./support/app.js"
 import { type Answer, IsolatedApp, TEST_JWT_SECRET, alice, bearer, bob, captureLogs, get, postJson, signIn } from "./support/security.js"
+import { TimeTravel } from "./support/clock.js"
 import { fundedViewer } from "./support/users.js"
 
 /**
@@ -50,15 +51,17 @@ const expectSameAnswer = (lane: Answer, router: Answer) => {
   expect(stable(lane.headers)).toStrictEqual(stable(router.headers))
 }
 
-/** A stopped session of a fresh viewer (nothing in it moves with the clock). */
-const stoppedSession = Effect.gen(function* () {
-  const user = yield* fundedViewer()
-  const started = yield* postJson("/api/session/start", { userAddress: user, contentId: CONTENT })
-  const sessionId = String((started.body as { data: { sessionId: string } }).data.sessionId)
-  const stopped = yield* postJson("/api/session/stop", { sessionId, userAddress: user })
-  expect(stopped.status).toBe(200)
-  return { user, sessionId }
-})
+/** A stopped session of a fresh viewer (nothing in it moves with the clock); `watched`: paid for that long. */
+const stoppedSession = (watched?: Duration.DurationInput) =>
+  Effect.gen(function* () {
+    const user = yield* fundedViewer()
+    const started = yield* postJson("/api/session/start", { userAddress: user, contentId: CONTENT })
+    const sessionId = String((started.body as { data: { sessionId: string } }).data.sessionId)
+    if (watched !== undefined) yield* (yield* TimeTravel).advance(watched)
+    const stopped = yield* postJson("/api/session/stop", { sessionId, userAddress: user })
+    expect(stopped.status).toBe(200)
+    return { user, sessionId }
+  })
 
 /**
  * A bare Node server in front of the lane alone: what the lane does not answer, it hands to `next`,
@@ -100,13 +103,20 @@ describe("hot read lane", () => {
   layer(IsolatedApp({ CORS_ORIGIN: "http://localhost:3000" }), { timeout: 120_000, excludeTestServices: true })((it) => {
     it.effect("GET /api/session/:id: the lane's answer is the router's, byte for byte but the clock", () =>
       Effect.gen(function* () {
-        const { sessionId, user } = yield* stoppedSession
-        const url = `/api/session/${sessionId}?userAddress=${user}`
-        for (const headers of [{}, { origin: "http://localhost:3000" }, { "x-request-id": "trace-1" }]) {
-          const lane = yield* get(url, headers)
-          expect(lane.status).toBe(200)
-          expectSameAnswer(lane, yield* get(viaRouter(url), headers))
+        const cancelled = yield* stoppedSession()
+        // paid: amounts (bigints) in the cost and in the payment
+        const paid = yield* stoppedSession("5 minutes")
+        for (const { sessionId, user } of [cancelled, paid]) {
+          const url = `/api/session/${sessionId}?userAddress=${user}`
+          for (const headers of [{}, { origin: "http://localhost:3000" }, { "x-request-id": "trace-1" }]) {
+            const lane = yield* get(url, headers)
+            expect(lane.status).toBe(200)
+            expectSameAnswer(lane, yield* get(viaRouter(url), headers))
+          }
         }
+        const paidAnswer = yield* get(`/api/session/${paid.sessionId}?userAddress=${paid.user}`)
+        expect(paidAnswer.body).toMatchObject({ data: { status: "COMPLETED", payment: { fromYield: expect.any(String), txHash: expect.any(String) } } })
+        const url = `/api/session/${cancelled.sessionId}?userAddress=${cancelled.user}`
         // a given request id is echoed by the lane, as by the router
         expect((yield* get(url, { "x-request-id": "trace-1" })).headers["x-request-id"]).toBe("trace-1")
       })
@@ -135,7 +145,7 @@ describe("hot read lane", () => {
 
     it.scoped("the lane answers only the success path and hands everything else to the router", () =>
       Effect.gen(function* () {
-        const { sessionId, user } = yield* stoppedSession
+        const { sessionId, user } = yield* stoppedSession()
         const other = yield* fundedViewer()
         const call = yield* laneOnly
         const ok = yield* call(`/api/session/${sessionId}?userAddress=${user}`)

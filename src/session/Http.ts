@@ -4,12 +4,11 @@ import { PaygApi } from "../Api.js"
 import { Ownership, actsFor } from "../auth/Ownership.js"
 import { AddressFromString } from "../domain/Address.js"
 import { SessionId } from "../domain/Session.js"
-import { Envelope, ok } from "../http/envelope.js"
-import { type HotRead, encodeJson } from "../http/HotReads.js"
+import { ok } from "../http/envelope.js"
+import { type HotRead, wireJson } from "../http/HotReads.js"
 import { BadRequest } from "../http/errors.js"
 import { httpErrors } from "../http/mapErrors.js"
 import { Sessions } from "./Sessions.js"
-import { SessionDetail } from "./Api.js"
 import * as View from "./views.js"
 
 export const SessionHttp = HttpApiBuilder.group(PaygApi, "session", (handlers) =>
@@ -105,7 +104,6 @@ const decodeDetailQuery = Schema.decodeUnknownOption(Schema.Struct({ userAddress
 export const sessionHotReads = Effect.gen(function* () {
   const sessions = yield* Sessions
   const ownership = yield* Ownership
-  const encode = encodeJson(Envelope(SessionDetail))
   const read: HotRead = {
     route: "/api/session/:sessionId",
     match: (path) => {
@@ -121,7 +119,8 @@ export const sessionHotReads = Effect.gen(function* () {
       return ownership.check(user, authorization).pipe(
         Effect.zipRight(sessions.get(id.value, { _tag: "User", address: user })),
         Effect.flatMap((s) => Effect.flatMap(Clock.currentTimeMillis, (now) => ok(View.detail(s, now)))),
-        Effect.flatMap(encode),
+        // the body of Envelope(SessionDetail), encoded
+        Effect.flatMap(wireJson),
         Effect.orElseSucceed(() => Option.none())
       )
     }
