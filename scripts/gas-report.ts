@@ -11,14 +11,8 @@ import path from "node:path"
 import type {} from "@nomicfoundation/hardhat-viem"
 import hre from "hardhat"
 import { getContract, keccak256, maxUint256, parseEventLogs, toBytes, type Address, type Hash, type Hex } from "viem"
-import {
-  mockUsdcAbi,
-  mockUsdcBytecode,
-  streamingWalletAbi,
-  streamingWalletBytecode,
-  yieldVaultAbi,
-  yieldVaultBytecode
-} from "../src/chain/contracts.js"
+import { mockUsdcAbi, streamingWalletAbi, yieldVaultAbi } from "../src/chain/contracts.js"
+import { deployPaygContracts } from "../src/chain/deploy.js"
 import { generatedFile, projectRoot, renderContractsModule } from "./export-abis.js"
 
 const outFile = path.join(projectRoot, "bench", "gas.md")
@@ -57,23 +51,12 @@ const main = async (): Promise<void> => {
     return receipt
   }
   const gasOf = async (hash: Hash): Promise<bigint> => (await receiptOf(hash)).gasUsed
-  const deploy = async (hash: Hash): Promise<Address> => {
-    const address = (await receiptOf(hash)).contractAddress
-    if (address === null || address === undefined) throw new Error("no contract address in receipt")
-    return address
-  }
-
-  const usdcAddress = await deploy(await admin.deployContract({ abi: mockUsdcAbi, bytecode: mockUsdcBytecode, args: [] }))
-  const vaultAddress = await deploy(
-    await admin.deployContract({ abi: yieldVaultAbi, bytecode: yieldVaultBytecode, args: [usdcAddress, admin.account.address] })
-  )
-  const walletAddress = await deploy(
-    await admin.deployContract({
-      abi: streamingWalletAbi,
-      bytecode: streamingWalletBytecode,
-      args: [vaultAddress, admin.account.address]
-    })
-  )
+  const admin0 = admin.account.address
+  const { usdc: usdcAddress, vault: vaultAddress, wallet: walletAddress } = await deployPaygContracts(publicClient, admin, {
+    operator: admin0,
+    contentManager: admin0,
+    yieldManager: admin0
+  })
   const client = { public: publicClient, wallet: admin }
   const usdc = getContract({ address: usdcAddress, abi: mockUsdcAbi, client })
   const vault = getContract({ address: vaultAddress, abi: yieldVaultAbi, client })
@@ -84,9 +67,6 @@ const main = async (): Promise<void> => {
     account: (typeof users)[number]
   ) => getContract({ address, abi, client: { public: publicClient, wallet: account } })
 
-  await receiptOf(await vault.write.grantRole([await vault.read.SPENDER_ROLE(), walletAddress]))
-  await receiptOf(await wallet.write.grantRole([await wallet.read.OPERATOR_ROLE(), admin.account.address]))
-  await receiptOf(await wallet.write.grantRole([await wallet.read.CONTENT_MANAGER_ROLE(), admin.account.address]))
 
   const contentIds: Array<Hex> = []
   for (let i = 0; i < CONTENTS; i++) {

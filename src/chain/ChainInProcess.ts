@@ -15,8 +15,9 @@ import { type Address, toAddress } from "../domain/Address.js"
 import { Chain, contentKeyOf } from "../domain/Chain.js"
 import { demoCatalogue, seedViewer } from "../content/catalogue.js"
 import { StartupError } from "../platform/StartupError.js"
-import { mockUsdcAbi, mockUsdcBytecode, streamingWalletAbi, streamingWalletBytecode, yieldVaultAbi, yieldVaultBytecode } from "./contracts.js"
+import { mockUsdcAbi, streamingWalletAbi, yieldVaultAbi } from "./contracts.js"
 import { makeChain } from "./ChainViem.js"
+import { deployPaygContracts } from "./deploy.js"
 
 /**
  * Hardhat's in-process EDR chain, used when RPC_URL is unset: new at every start, with the contracts
@@ -109,38 +110,11 @@ export class ChainDev extends Context.Tag("payg/ChainDev")<
   }
 >() {}
 
+/** The three contracts, with every role held by the operator (the dev chain's account #0). */
 const deploy = (c: Clients) =>
-  Effect.promise(async (): Promise<Deployment> => {
-    const { publicClient, walletClient } = c
-    const operator = walletClient.account.address
-    const deployOne = async (hash: Hex) => {
-      const receipt = await publicClient.waitForTransactionReceipt({ hash })
-      if (!receipt.contractAddress) throw new Error("deployment produced no contract")
-      return receipt
-    }
-    const usdcR = await deployOne(await walletClient.deployContract({ abi: mockUsdcAbi, bytecode: mockUsdcBytecode, args: [] }))
-    const usdc = usdcR.contractAddress ?? "0x"
-    const vaultR = await deployOne(await walletClient.deployContract({ abi: yieldVaultAbi, bytecode: yieldVaultBytecode, args: [usdc, operator] }))
-    const vault = vaultR.contractAddress ?? "0x"
-    const walletR = await deployOne(
-      await walletClient.deployContract({ abi: streamingWalletAbi, bytecode: streamingWalletBytecode, args: [vault, operator] })
-    )
-    const wallet = walletR.contractAddress ?? "0x"
-    const write = async (hash: Hex) => {
-      const r = await publicClient.waitForTransactionReceipt({ hash })
-      if (r.status !== "success") throw new Error(`set-up transaction ${hash} reverted`)
-    }
-    const [spender, yieldManager, operatorRole, contentManager] = await Promise.all([
-      publicClient.readContract({ address: vault, abi: yieldVaultAbi, functionName: "SPENDER_ROLE" }),
-      publicClient.readContract({ address: vault, abi: yieldVaultAbi, functionName: "YIELD_MANAGER_ROLE" }),
-      publicClient.readContract({ address: wallet, abi: streamingWalletAbi, functionName: "OPERATOR_ROLE" }),
-      publicClient.readContract({ address: wallet, abi: streamingWalletAbi, functionName: "CONTENT_MANAGER_ROLE" })
-    ])
-    await write(await walletClient.writeContract({ address: vault, abi: yieldVaultAbi, functionName: "grantRole", args: [spender, wallet] }))
-    await write(await walletClient.writeContract({ address: vault, abi: yieldVaultAbi, functionName: "grantRole", args: [yieldManager, operator] }))
-    await write(await walletClient.writeContract({ address: wallet, abi: streamingWalletAbi, functionName: "grantRole", args: [operatorRole, operator] }))
-    await write(await walletClient.writeContract({ address: wallet, abi: streamingWalletAbi, functionName: "grantRole", args: [contentManager, operator] }))
-    return { usdc, vault, wallet, fromBlock: usdcR.blockNumber }
+  Effect.promise((): Promise<Deployment> => {
+    const operator = c.walletClient.account.address
+    return deployPaygContracts(c.publicClient, c.walletClient, { operator, contentManager: operator, yieldManager: operator })
   })
 
 const makeDev = (c: Clients, d: Deployment) => {

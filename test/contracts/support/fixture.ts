@@ -7,6 +7,7 @@ import "./register-ts.js"
 import type {} from "@nomicfoundation/hardhat-ignition-viem"
 import hre from "hardhat"
 import { revertOf as decodeRevert } from "../../../src/chain/errors.js"
+import { deployPaygContracts } from "../../../src/chain/deploy.js"
 import { contentKeyOf } from "../../../src/domain/Chain.js"
 import {
   BaseError,
@@ -27,14 +28,7 @@ import {
 } from "viem"
 import { hardhat } from "viem/chains"
 import { expect } from "vitest"
-import {
-  mockUsdcAbi,
-  mockUsdcBytecode,
-  streamingWalletAbi,
-  streamingWalletBytecode,
-  yieldVaultAbi,
-  yieldVaultBytecode
-} from "../../../src/chain/contracts.js"
+import { mockUsdcAbi, streamingWalletAbi, yieldVaultAbi } from "../../../src/chain/contracts.js"
 
 export { hre }
 
@@ -98,33 +92,17 @@ export const mined = async (hash: Promise<Hash> | Hash): Promise<TransactionRece
   return receipt
 }
 
-const deployed = async (hash: Hash): Promise<Address> => {
-  const receipt = await mined(hash)
-  const address = receipt.contractAddress
-  if (address === null || address === undefined) throw new Error("deployment without contract address")
-  return getAddress(address)
-}
-
-/** Deploys the three contracts and wires the roles. */
+/** Deploys the three contracts and wires the roles (the backend's own deployment, src/chain/deploy.ts). */
 export const deployPayg = async () => {
   const { admin, operator, contentManager, yieldManager } = accounts
-  const usdcAddress = await deployed(await admin.deployContract({ abi: mockUsdcAbi, bytecode: mockUsdcBytecode, args: [] }))
-  const vaultAddress = await deployed(
-    await admin.deployContract({ abi: yieldVaultAbi, bytecode: yieldVaultBytecode, args: [usdcAddress, admin.account.address] })
-  )
-  const walletAddress = await deployed(
-    await admin.deployContract({
-      abi: streamingWalletAbi,
-      bytecode: streamingWalletBytecode,
-      args: [vaultAddress, admin.account.address]
-    })
-  )
-  const vault = connect(yieldVaultAbi, vaultAddress, admin)
-  const wallet = connect(streamingWalletAbi, walletAddress, admin)
-  await mined(vault.write.grantRole([await vault.read.SPENDER_ROLE(), walletAddress]))
-  await mined(vault.write.grantRole([await vault.read.YIELD_MANAGER_ROLE(), yieldManager.account.address]))
-  await mined(wallet.write.grantRole([await wallet.read.OPERATOR_ROLE(), operator.account.address]))
-  await mined(wallet.write.grantRole([await wallet.read.CONTENT_MANAGER_ROLE(), contentManager.account.address]))
+  const addresses = await deployPaygContracts(publicClient, admin, {
+    operator: operator.account.address,
+    contentManager: contentManager.account.address,
+    yieldManager: yieldManager.account.address
+  })
+  const usdcAddress = getAddress(addresses.usdc)
+  const vaultAddress = getAddress(addresses.vault)
+  const walletAddress = getAddress(addresses.wallet)
 
   const handles = (account: WalletClient) => ({
     usdc: connect(mockUsdcAbi, usdcAddress, account),
