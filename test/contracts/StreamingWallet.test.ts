@@ -46,10 +46,7 @@ describe("StreamingWallet", () => {
   })
 
   const operatorWallet = () => p.as(operator).wallet
-  const balances = async (user: WalletClient) => {
-    const [yieldBalance, principal] = await p.as(outsider).vault.read.balancesOf([addr(user)])
-    return { yieldBalance, principal }
-  }
+  const balances = (user: WalletClient) => p.balances(user)
 
   describe("deployment", () => {
     it("constructor_revertsWhen_zeroAddress", async () => {

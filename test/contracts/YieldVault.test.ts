@@ -32,10 +32,7 @@ describe("YieldVault", () => {
     await snap.restore()
   })
 
-  const balances = async (user: WalletClient) => {
-    const [yieldBalance, principal] = await p.as(outsider).vault.read.balancesOf([addr(user)])
-    return { yieldBalance, principal }
-  }
+  const balances = (user: WalletClient) => p.balances(user)
 
   describe("constructor", () => {
     it("constructor_revertsWhen_zeroAddress", async () => {

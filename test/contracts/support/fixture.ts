@@ -131,6 +131,17 @@ export const deployPayg = async () => {
     await mined(handles(user).vault.write.approveSpender([walletAddress, amount]))
   }
 
+  /** The user's position in the vault, as `balancesOf` reports it. */
+  const balances = async (user: WalletClient): Promise<{ readonly yieldBalance: bigint; readonly principal: bigint }> => {
+    const [yieldBalance, principal] = await publicClient.readContract({
+      address: vaultAddress,
+      abi: yieldVaultAbi,
+      functionName: "balancesOf",
+      args: [user.account.address]
+    })
+    return { yieldBalance, principal }
+  }
+
   return {
     usdcAddress,
     vaultAddress,
@@ -138,7 +149,8 @@ export const deployPayg = async () => {
     as: handles,
     fund,
     accrue,
-    allow
+    allow,
+    balances
   }
 }
 
