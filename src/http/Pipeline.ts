@@ -8,7 +8,7 @@ import { AppConfig } from "../config.js"
 import { METRICS_PATH } from "../metrics/Http.js"
 import { makeHttpMetrics, rateLimitedRequests } from "../metrics/Metrics.js"
 import { chunkedBodyWithin, isChunkedWithoutLength } from "./BodyLimit.js"
-import { makeClientKey } from "./ClientIp.js"
+import { makeClientIp, makeClientKey } from "./ClientIp.js"
 import { type Encoding, MIN_BYTES, compress, compressResponse, isEligible, negotiate } from "./Compression.js"
 import { bodyTooLargeMessage, seedResponse } from "./Guards.js"
 import { type ClientLimiter, type Decision, makeClientLimiter } from "./RateLimit.js"
@@ -145,9 +145,8 @@ export const HttpPipelineLive = Layer.scoped(
     const config = yield* AppConfig
     const security = config.security
     const limiter: ClientLimiter | undefined = Option.getOrUndefined(yield* makeClientLimiter)
+    const clientIp = makeClientIp(security.trustProxy)
     const clientKey = makeClientKey(security.trustProxy)
-    const clientIp = (request: HttpServerRequest.HttpServerRequest): string =>
-      clientKey(Option.getOrElse(request.remoteAddress, () => "unknown"), request.headers["x-forwarded-for"])
     const cors = makeCors(security.corsOrigin)
     const compression = security.enableCompression
     const bodyLimit = security.bodyLimitBytes
@@ -346,11 +345,8 @@ export const HttpPipelineLive = Layer.scoped(
     ): Effect.Effect<void> => {
       const fixed = staticHeaders(incoming.url ?? "/", incoming.headers["origin"])
       const headers: Record<string, string> = Object.assign({}, fixed, { "content-type": "application/json", "x-request-id": requestId })
-      if (rate !== undefined && rate._tag === "Allowed") {
-        headers["ratelimit-limit"] = String(rate.limit)
-        headers["ratelimit-remaining"] = String(rate.remaining)
-        headers["ratelimit-reset"] = String(rate.resetSeconds)
-      }
+      // (a limited request never reaches here: the lane hands it to the router, which answers 429)
+      if (rate !== undefined && rate._tag === "Allowed") Object.assign(headers, rateHeaders(rate.limit, rate.remaining, rate.resetSeconds))
       const length = Buffer.byteLength(json)
       const compressible = compression && length >= MIN_BYTES
       const vary = joinVary(fixed["vary"], compressible ? "Accept-Encoding" : undefined)

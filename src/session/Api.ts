@@ -85,6 +85,9 @@ export const Settling = Schema.Struct({
   payment: Schema.Null
 })
 
+/** GET /api/session/:sessionId's query: whose session it is. */
+export const SessionDetailQuery = Schema.Struct({ userAddress: AddressFromString })
+
 export const SessionDetail = Schema.Struct({
   sessionId: SessionId,
   status: SessionStatus,
@@ -163,7 +166,7 @@ export class SessionApi extends withApiErrors(
   .add(
     HttpApiEndpoint.get("get", "/api/session/:sessionId")
       .setPath(Schema.Struct({ sessionId: SessionId }))
-      .setUrlParams(Schema.Struct({ userAddress: AddressFromString }))
+      .setUrlParams(SessionDetailQuery)
       .addSuccess(Envelope(SessionDetail))
   )
   .annotate(OpenApi.Description, "Streaming sessions: start, pause, resume, stop (and pay), read")

@@ -2,13 +2,13 @@ import { HttpApiBuilder } from "@effect/platform"
 import { Clock, Effect, Option, Schema } from "effect"
 import { PaygApi } from "../Api.js"
 import { Ownership, actsFor } from "../auth/Ownership.js"
-import { AddressFromString } from "../domain/Address.js"
 import { SessionId } from "../domain/Session.js"
 import { ok } from "../http/envelope.js"
 import { type HotRead, wireJson } from "../http/HotReads.js"
 import { BadRequest } from "../http/errors.js"
 import { httpErrors } from "../http/mapErrors.js"
 import { Sessions } from "./Sessions.js"
+import { SessionDetailQuery } from "./Api.js"
 import * as View from "./views.js"
 
 export const SessionHttp = HttpApiBuilder.group(PaygApi, "session", (handlers) =>
@@ -98,7 +98,7 @@ export const SessionHttp = HttpApiBuilder.group(PaygApi, "session", (handlers) =
 
 const sessionPath = /^\/api\/session\/([^/]+)$/
 const decodeSessionId = Schema.decodeUnknownOption(SessionId)
-const decodeDetailQuery = Schema.decodeUnknownOption(Schema.Struct({ userAddress: AddressFromString }))
+const decodeDetailQuery = Schema.decodeUnknownOption(SessionDetailQuery)
 
 /** GET /api/session/:sessionId in the hot lane (src/http/HotReads.ts): the "get" handler's success path. */
 export const sessionHotReads = Effect.gen(function* () {
