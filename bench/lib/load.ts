@@ -2,7 +2,8 @@ import autocannon from "autocannon"
 import { Option, Schema } from "effect"
 import { Agent, request } from "node:http"
 import { cpuMicros, machineCpu, mainThreadCpuMicros, postgresCpu, postgresCpuBetween, sampleRss } from "./proc.js"
-import { type Latency, latencyOf, round } from "./stats.js"
+import type { LifecycleRun, ReadRun, StepCost } from "./results.js"
+import { latencyOf, round } from "./stats.js"
 
 /** Load generators on loopback: autocannon for the read path, a small driver of ours for lifecycles. */
 
@@ -52,6 +53,18 @@ export const measure = async <A>(pid: number, phase: () => Promise<A>): Promise<
   }
 }
 
+/** `ms` of CPU spread over `n` units (requests, lifecycles), µs each; 0 when there were none. */
+const perUnitUs = (ms: number, n: number): number => (n > 0 ? round((ms * 1000) / n, 0) : 0)
+
+/** The machine-level figures every run records (results.ts `LoadFigures`). */
+const loadFigures = (m: Measured<unknown>) => ({
+  cpuMs: round(m.cpuMs, 0),
+  mainThreadPct: round((100 * m.mainCpuMs) / m.wallMs, 0),
+  machineBusyPct: m.machineBusyPct,
+  otherCores: m.otherCores,
+  peakRssMb: m.peakRssMb
+})
+
 export interface CannonResult {
   readonly ok: number
   readonly non2xx: number
@@ -81,24 +94,6 @@ export const cannon = (url: string, connections: number, seconds: number): Promi
     })
   })
 
-export interface ReadRun {
-  readonly connections: number
-  readonly requests: number
-  readonly seconds: number
-  readonly rps: number
-  readonly latency: Latency
-  readonly non2xx: number
-  readonly errors: number
-  readonly cpuMs: number
-  readonly cpuUsPerRequest: number
-  /** The server's main thread busy, % of one core. */
-  readonly mainThreadPct: number
-  readonly dbCpuUsPerRequest: number
-  readonly machineBusyPct: number
-  readonly otherCores: number
-  readonly peakRssMb: number
-}
-
 /** Warm-up (discarded), then the measured run. */
 export const readRun = async (pid: number, url: string, connections: number, warmupS: number, seconds: number): Promise<ReadRun> => {
   if (warmupS > 0) await cannon(url, connections, warmupS)
@@ -112,13 +107,9 @@ export const readRun = async (pid: number, url: string, connections: number, war
     latency: latencyOf(r.latencies),
     non2xx: r.non2xx,
     errors: r.errors + r.timeouts,
-    cpuMs: round(m.cpuMs, 0),
-    cpuUsPerRequest: r.ok > 0 ? round((m.cpuMs * 1000) / r.ok, 0) : 0,
-    mainThreadPct: round((100 * m.mainCpuMs) / m.wallMs, 0),
-    dbCpuUsPerRequest: r.ok > 0 ? round((m.dbCpuMs * 1000) / r.ok, 0) : 0,
-    machineBusyPct: m.machineBusyPct,
-    otherCores: m.otherCores,
-    peakRssMb: m.peakRssMb
+    cpuUsPerRequest: perUnitUs(m.cpuMs, r.ok),
+    dbCpuUsPerRequest: perUnitUs(m.dbCpuMs, r.ok),
+    ...loadFigures(m)
   }
 }
 
@@ -168,29 +159,6 @@ const decodeStopped = Schema.decodeUnknownOption(Stopped)
 
 export const STEPS = ["start", "pause", "resume", "stop"] as const
 export type Step = (typeof STEPS)[number]
-
-export interface LifecycleRun {
-  readonly users: number
-  /** Lifecycles whose stop answered inside the window with an on-chain payment. */
-  readonly lifecycles: number
-  readonly seconds: number
-  readonly perSecond: number
-  /** Settlements confirmed on chain per second (= lifecycles/s when every stop settles). */
-  readonly settlementsPerSecond: number
-  readonly meanBatchSize: number
-  readonly steps: Readonly<Record<Step, Latency>>
-  readonly lifecycle: Latency
-  /** Stops that did not end in a payment (status -> count), and failed steps ("pause 409" -> count). */
-  readonly unsettled: Readonly<Record<string, number>>
-  readonly failures: Readonly<Record<string, number>>
-  readonly cpuMs: number
-  readonly cpuUsPerLifecycle: number
-  readonly mainThreadPct: number
-  readonly dbCpuUsPerLifecycle: number
-  readonly machineBusyPct: number
-  readonly otherCores: number
-  readonly peakRssMb: number
-}
 
 interface Tally {
   lifecycles: number
@@ -305,13 +273,9 @@ export const lifecycleRun = async (
     lifecycle: latencyOf(t.lifecycle),
     unsettled: t.unsettled,
     failures: t.failures,
-    cpuMs: round(m.cpuMs, 0),
-    cpuUsPerLifecycle: t.lifecycles > 0 ? round((m.cpuMs * 1000) / t.lifecycles, 0) : 0,
-    mainThreadPct: round((100 * m.mainCpuMs) / m.wallMs, 0),
-    dbCpuUsPerLifecycle: t.lifecycles > 0 ? round((m.dbCpuMs * 1000) / t.lifecycles, 0) : 0,
-    machineBusyPct: m.machineBusyPct,
-    otherCores: m.otherCores,
-    peakRssMb: m.peakRssMb
+    cpuUsPerLifecycle: perUnitUs(m.cpuMs, t.lifecycles),
+    dbCpuUsPerLifecycle: perUnitUs(m.dbCpuMs, t.lifecycles),
+    ...loadFigures(m)
   }
 }
 
@@ -326,19 +290,6 @@ export const post = async (base: string, path: string, payload: unknown): Promis
 }
 
 export const sessionIdOf = (body: string): string | undefined => Option.getOrUndefined(decodeStarted(body))?.data.sessionId
-
-export interface StepCost {
-  readonly step: Step
-  readonly count: number
-  /** Server CPU per request, all threads / main thread only, µs. */
-  readonly cpuUs: number
-  readonly mainCpuUs: number
-  /** PostgreSQL CPU per request, µs. */
-  readonly dbCpuUs: number
-  /** SQL statements the server sent per request (BEGIN and COMMIT included; the settler's included for stop). */
-  readonly sqlStatements: number
-  readonly p50Ms: number
-}
 
 /**
  * What each step costs on its own: one user, one keep-alive connection, no concurrency. Every viewer

@@ -11,6 +11,20 @@ export const Latency = Schema.Struct({
   mean: Schema.Number
 })
 
+/** What every measured run records of the machine while it ran (bench/lib/load.ts `loadFigures`). */
+const LoadFigures = {
+  /** Server CPU time (all threads) during the run, ms. */
+  cpuMs: Schema.Number,
+  /** The server's main thread busy, % of one core. */
+  mainThreadPct: Schema.Number,
+  /** Share of all cores busy, whoever used them, %. */
+  machineBusyPct: Schema.Number,
+  /** CPU used by anything but the server, PostgreSQL and the load generator, in cores. */
+  otherCores: Schema.Number,
+  /** Highest RSS sampled, MB. */
+  peakRssMb: Schema.Number
+}
+
 export const ReadRun = Schema.Struct({
   connections: Schema.Number,
   requests: Schema.Number,
@@ -19,13 +33,9 @@ export const ReadRun = Schema.Struct({
   latency: Latency,
   non2xx: Schema.Number,
   errors: Schema.Number,
-  cpuMs: Schema.Number,
   cpuUsPerRequest: Schema.Number,
-  mainThreadPct: Schema.Number,
   dbCpuUsPerRequest: Schema.Number,
-  machineBusyPct: Schema.Number,
-  otherCores: Schema.Number,
-  peakRssMb: Schema.Number
+  ...LoadFigures
 })
 export type ReadRun = typeof ReadRun.Type
 
@@ -33,34 +43,37 @@ const Counts = Schema.Record({ key: Schema.String, value: Schema.Number })
 
 export const LifecycleRun = Schema.Struct({
   users: Schema.Number,
+  /** Lifecycles whose stop answered inside the window with an on-chain payment. */
   lifecycles: Schema.Number,
   seconds: Schema.Number,
   perSecond: Schema.Number,
+  /** Settlements confirmed on chain per second (= lifecycles/s when every stop settles). */
   settlementsPerSecond: Schema.Number,
   meanBatchSize: Schema.Number,
   steps: Schema.Struct({ start: Latency, pause: Latency, resume: Latency, stop: Latency }),
   lifecycle: Latency,
+  /** Stops that did not end in a payment (status -> count), and failed steps ("pause 409" -> count). */
   unsettled: Counts,
   failures: Counts,
-  cpuMs: Schema.Number,
   cpuUsPerLifecycle: Schema.Number,
-  mainThreadPct: Schema.Number,
   dbCpuUsPerLifecycle: Schema.Number,
-  machineBusyPct: Schema.Number,
-  otherCores: Schema.Number,
-  peakRssMb: Schema.Number
+  ...LoadFigures
 })
 export type LifecycleRun = typeof LifecycleRun.Type
 
 export const StepCost = Schema.Struct({
   step: Schema.Literal("start", "pause", "resume", "stop"),
   count: Schema.Number,
+  /** Server CPU per request, all threads / main thread only, µs. */
   cpuUs: Schema.Number,
   mainCpuUs: Schema.Number,
+  /** PostgreSQL CPU per request, µs. */
   dbCpuUs: Schema.Number,
+  /** SQL statements the server sent per request (BEGIN and COMMIT included; the settler's included for stop). */
   sqlStatements: Schema.Number,
   p50Ms: Schema.Number
 })
+export type StepCost = typeof StepCost.Type
 
 /** One extra app configuration measured on the session route, next to the bare baseline. */
 export const Variant = Schema.Struct({ name: Schema.String, description: Schema.String, run: ReadRun })
