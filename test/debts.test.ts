@@ -111,8 +111,10 @@ describe("debts", () => {
 
         // the reconciler sends nothing while the viewer still cannot pay
         yield* dev.fund(user, { principal: 5n * USDC, yieldAmount: 0n, allowance: 1_000n * USDC })
+        const sentBefore = yield* metric("payg_settlements_sent_total")
         const broke = yield* settlements.reconcile(0)
         expect(broke.debts).toBeGreaterThanOrEqual(1)
+        expect((yield* metric("payg_settlements_sent_total")) - sentBefore).toBe(0)
         expect(yield* settlementsOnChain(key)).toHaveLength(0)
         expect((yield* detailOf(sessionId, user)).data.status).toBe("UNPAID")
         expect((yield* postJson("/api/session/start", { userAddress: user, contentId: "yield-farming-101" })).status).toBe(402)

@@ -45,8 +45,9 @@ const sqlTx = <A, E, R>(sql: SqlClient.SqlClient, effect: Effect.Effect<A, E, R>
 
 /**
  * The session use cases (DESIGN.md section 5). Start takes a per-user lock so parallel starts cannot
- * spend one balance twice, and is refused while the user owes a debt; stop is one transaction on the row-locked session that also writes the
- * outbox; pause and resume are a compare-and-set on the exact clock they were computed from.
+ * spend one balance twice, and is refused while the user owes a debt; stop is one transaction on the
+ * row-locked session that also writes the outbox; pause and resume are a compare-and-set on the exact
+ * clock they were computed from.
  */
 export class Sessions extends Context.Tag("payg/Sessions")<
   Sessions,

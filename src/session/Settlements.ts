@@ -142,37 +142,29 @@ export const SettlementsLive = Layer.effect(
         Effect.withSpan("Settlements.finish", { attributes: { sessionId: s.sessionId } })
       )
 
-    const reconcileOne = (s: SettlementRecord) =>
-      s.mode === "user"
-        ? finish(s)
-        : chain.findSettlement(s.settlementKey).pipe(
-            Effect.matchEffect({
-              onFailure: () => Effect.void,
-              onSuccess: Option.match({ onNone: () => finish(s), onSome: (onChain) => Effect.asVoid(adopt(s, onChain)) })
-            })
-          )
-
-    /** Whether the viewer can pay now (vault balance and allowance both cover it): else nothing is sent. */
+    /** Whether the viewer can pay now: the vault balance and the allowance both cover the amount. */
     const affordable = (s: SettlementRecord) =>
       Effect.map(
         Effect.all([chain.balancesOf(s.userAddress), chain.spendAllowance(s.userAddress)], { concurrency: 2 }),
         ([vault, allowance]) => vault.yieldBalance + vault.principal >= s.amount && allowance >= s.amount
       )
 
-    /**
-     * A debt, retried: what the chain already holds for its key is recorded first (a retry that was sent
-     * but not recorded); else it is sent again with the same key once the viewer can pay.
-     */
-    const retryDebt = (s: SettlementRecord) =>
-      chain.findSettlement(s.settlementKey).pipe(
-        Effect.flatMap(
-          Option.match({
-            onSome: (onChain) => Effect.asVoid(adopt(s, onChain)),
-            onNone: () => Effect.flatMap(affordable(s), (ok) => (ok ? finish(s) : touch(s)))
-          })
-        ),
-        Effect.catchTag("ChainUnavailable", () => Effect.void)
-      )
+    /** Sends what the chain does not hold yet; a debt only once the viewer can pay (else nothing is sent). */
+    const send = (s: SettlementRecord) =>
+      s.status === "DEBT"
+        ? affordable(s).pipe(Effect.matchEffect({ onFailure: () => Effect.void, onSuccess: (ok) => (ok ? finish(s) : touch(s)) }))
+        : finish(s)
+
+    /** What the chain already holds for the key is recorded first (also a debt's retry sent but not recorded). */
+    const reconcileOne = (s: SettlementRecord) =>
+      s.mode === "user"
+        ? finish(s)
+        : chain.findSettlement(s.settlementKey).pipe(
+            Effect.matchEffect({
+              onFailure: () => Effect.void,
+              onSuccess: Option.match({ onNone: () => send(s), onSome: (onChain) => Effect.asVoid(adopt(s, onChain)) })
+            })
+          )
 
     const reconcile = (graceMs: number) =>
       Effect.gen(function* () {
@@ -180,7 +172,7 @@ export const SettlementsLive = Layer.effect(
         const pending = yield* repo.pendingSettlements(now - graceMs, 500)
         yield* Effect.forEach(pending, reconcileOne, { concurrency: 16, discard: true })
         const owed = yield* repo.debts(now - graceMs, 500)
-        yield* Effect.forEach(owed, retryDebt, { concurrency: 16, discard: true })
+        yield* Effect.forEach(owed, reconcileOne, { concurrency: 16, discard: true })
         const after = yield* Effect.forEach([...pending, ...owed], (s) => repo.find(s.sessionId))
         const statuses = after.flatMap((r) => Option.toArray(Option.flatMap(r, (x) => x.settlement))).map((x) => x.status)
         return {
