@@ -44,7 +44,7 @@ describe("pricing", () => {
 
 /** A random walk of actions with strictly non-negative time steps. */
 const action = fc.record({
-  kind: fc.constantFrom("pause", "resume", "stop", "settle-ok", "settle-fail"),
+  kind: fc.constantFrom("pause", "resume", "stop", "settle-ok", "settle-fail", "settle-debt"),
   dt: fc.integer({ min: 0, max: 4 * 3600 * 1000 })
 })
 
@@ -86,6 +86,11 @@ describe("session state machine", () => {
           case "settle-ok":
           case "settle-fail":
             result = Session.settle(clock, step.kind === "settle-ok" ? "COMPLETED" : "FAILED")
+            // a debt (UNPAID) is still paid or given up later
+            expect(Either.isRight(result)).toBe(before === "SETTLING" || before === "UNPAID")
+            break
+          case "settle-debt":
+            result = Session.settle(clock, "UNPAID")
             expect(Either.isRight(result)).toBe(before === "SETTLING")
             break
           default:

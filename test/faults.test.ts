@@ -86,14 +86,14 @@ describe("faults", () => {
         expect(stop.body).toMatchObject({ success: true, data: { status: "settling", finalCost: "3000000", payment: null } })
         // still down for the reconciler: it leaves the payment pending
         const early = yield* whileChainDown(settlements.reconcile(0))
-        expect(early).toEqual({ confirmed: 0, failed: 0, stillPending: 1 })
+        expect(early).toEqual({ confirmed: 0, failed: 0, stillPending: 1, debts: 0 })
         // and while the chain is down, nothing that needs it pretends to work
         const refused = yield* whileChainDown(post("/api/session/start", { userAddress: user, contentId: "yield-farming-101" }))
         expect(refused.status).toBe(503)
         expect(refused.body).toMatchObject({ error: "Service Unavailable", statusCode: 503 })
 
         const report = yield* settlements.reconcile(0)
-        expect(report).toEqual({ confirmed: 1, failed: 0, stillPending: 0 })
+        expect(report).toEqual({ confirmed: 1, failed: 0, stillPending: 0, debts: 0 })
         const detail = yield* client.session.get({ path: { sessionId: s.data.sessionId }, urlParams: { userAddress: user } })
         expect(detail.data).toMatchObject({ status: "COMPLETED", finalCost: 3_000_000n })
         expect(yield* chain.balancesOf(user)).toEqual({ yieldBalance: 0n, principal: 27n * USDC })

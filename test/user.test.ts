@@ -76,12 +76,14 @@ describe("user API", () => {
             principalBalance: "200000000",
             totalBalance: "250000000",
             reserved: "0",
+            debt: "0",
             spendable: "250000000",
             formatted: {
               yield: "50.00 USDC",
               principal: "200.00 USDC",
               total: "250.00 USDC",
               reserved: "0.00 USDC",
+              debt: "0.00 USDC",
               spendable: "250.00 USDC"
             }
           },
@@ -117,8 +119,9 @@ describe("user API", () => {
             principalBalance: "0",
             totalBalance: "0",
             reserved: "0",
+            debt: "0",
             spendable: "0",
-            formatted: { yield: "0.00 USDC", principal: "0.00 USDC", total: "0.00 USDC", reserved: "0.00 USDC", spendable: "0.00 USDC" }
+            formatted: { yield: "0.00 USDC", principal: "0.00 USDC", total: "0.00 USDC", reserved: "0.00 USDC", debt: "0.00 USDC", spendable: "0.00 USDC" }
           },
           timestamp: isoTimestamp
         })
@@ -295,12 +298,14 @@ describe("user API", () => {
               totalBalance: "525000000",
               // ACTIVE 10 + PAUSED 5 + the PENDING payment 1
               reserved: "16000000",
+              debt: "0",
               spendable: "509000000",
               formatted: {
                 yield: "25.00 USDC",
                 principal: "500.00 USDC",
                 total: "525.00 USDC",
                 reserved: "16.00 USDC",
+                debt: "0.00 USDC",
                 spendable: "509.00 USDC"
               }
             }
@@ -341,8 +346,9 @@ describe("user API", () => {
             principalBalance: 0n,
             totalBalance: 0n,
             reserved: 0n,
+            debt: 0n,
             spendable: 0n,
-            formatted: { yield: "0.00 USDC", principal: "0.00 USDC", total: "0.00 USDC", reserved: "0.00 USDC", spendable: "0.00 USDC" }
+            formatted: { yield: "0.00 USDC", principal: "0.00 USDC", total: "0.00 USDC", reserved: "0.00 USDC", debt: "0.00 USDC", spendable: "0.00 USDC" }
           }
         })
       }))

@@ -5,9 +5,13 @@ import { billedSeconds, costOf } from "./Pricing.js"
  * Session lifecycle (DESIGN.md section 5) as pure functions over timestamps in epoch milliseconds.
  *
  *   ACTIVE <-> PAUSED
- *   ACTIVE | PAUSED --stop--> CANCELLED (cost 0) | SETTLING --> COMPLETED | FAILED
+ *   ACTIVE | PAUSED --stop--> CANCELLED (cost 0) | SETTLING --> COMPLETED | FAILED | UNPAID
+ *   UNPAID --> COMPLETED | FAILED
+ *
+ * UNPAID: the chain refused the payment for lack of funds or allowance; the cost is owed (a debt)
+ * until the reconciler settles it.
  */
-export const SessionStatus = Schema.Literal("ACTIVE", "PAUSED", "SETTLING", "COMPLETED", "CANCELLED", "FAILED")
+export const SessionStatus = Schema.Literal("ACTIVE", "PAUSED", "SETTLING", "UNPAID", "COMPLETED", "CANCELLED", "FAILED")
 export type SessionStatus = typeof SessionStatus.Type
 
 export const OPEN_STATUSES: ReadonlyArray<SessionStatus> = ["ACTIVE", "PAUSED"]
@@ -103,11 +107,14 @@ export const stop = (
   return Either.right({ clock, billedSeconds: billed, cost })
 }
 
-/** The outcome of a settlement: only a SETTLING session can take one. */
-export const settle = (s: SessionClock, outcome: "COMPLETED" | "FAILED"): Either.Either<SessionClock, IllegalTransition> =>
-  s.status !== "SETTLING"
-    ? Either.left(new IllegalTransition({ from: s.status, action: "settle" }))
-    : Either.right({ ...s, status: outcome })
+/**
+ * The outcome of a settlement: a SETTLING session takes any; an UNPAID one (a debt) is only ever paid
+ * or given up for good, it never becomes a debt twice.
+ */
+export const settle = (s: SessionClock, outcome: "COMPLETED" | "FAILED" | "UNPAID"): Either.Either<SessionClock, IllegalTransition> =>
+  s.status === "SETTLING" || (s.status === "UNPAID" && outcome !== "UNPAID")
+    ? Either.right({ ...s, status: outcome })
+    : Either.left(new IllegalTransition({ from: s.status, action: "settle" }))
 
 /** The most an open session can still cost: the full price (used to reserve balance at start). */
 export const estimatedCost = (fullPrice: bigint): bigint => fullPrice

@@ -1,4 +1,5 @@
 import { Schema } from "effect"
+import { formatUsdc } from "./Money.js"
 
 /** Domain failures. They know nothing of HTTP; the API layer maps each to a status. */
 
@@ -49,6 +50,15 @@ export class InsufficientBalance extends Schema.TaggedError<InsufficientBalance>
 }) {
   override get message(): string {
     return `insufficient balance: the session may cost up to ${this.required} but only ${this.spendable} is spendable (vault balance less the estimated cost of open sessions)`
+  }
+}
+
+/** The user owes a settlement the chain refused for lack of funds or allowance: no new session until it is paid. */
+export class DebtOutstanding extends Schema.TaggedError<DebtOutstanding>()("DebtOutstanding", {
+  debt: Schema.BigIntFromSelf
+}) {
+  override get message(): string {
+    return `payment required: this address owes ${formatUsdc(this.debt)} (${this.debt} token units) for sessions already watched; deposit into the vault or restore the allowance and the debt is settled automatically, then new sessions can start`
   }
 }
 

@@ -35,6 +35,7 @@ const seedFormat = <A, Tag extends string, L extends string>(
 
 export class BadRequest extends Schema.TaggedError<BadRequest>()("BadRequest", { message: Schema.String }) {}
 export class Unauthorized extends Schema.TaggedError<Unauthorized>()("Unauthorized", { message: Schema.String }) {}
+export class PaymentRequired extends Schema.TaggedError<PaymentRequired>()("PaymentRequired", { message: Schema.String }) {}
 export class Forbidden extends Schema.TaggedError<Forbidden>()("Forbidden", { message: Schema.String }) {}
 export class NotFound extends Schema.TaggedError<NotFound>()("NotFound", { message: Schema.String }) {}
 export class Conflict extends Schema.TaggedError<Conflict>()("Conflict", { message: Schema.String }) {}
@@ -44,6 +45,7 @@ export class ServiceUnavailable extends Schema.TaggedError<ServiceUnavailable>()
 
 export const BadRequestError = seedFormat(BadRequest, "BadRequest", "Bad Request", 400)
 export const UnauthorizedError = seedFormat(Unauthorized, "Unauthorized", "Unauthorized", 401)
+export const PaymentRequiredError = seedFormat(PaymentRequired, "PaymentRequired", "Payment Required", 402)
 export const ForbiddenError = seedFormat(Forbidden, "Forbidden", "Forbidden", 403)
 export const NotFoundError = seedFormat(NotFound, "NotFound", "Not Found", 404)
 export const ConflictError = seedFormat(Conflict, "Conflict", "Conflict", 409)
@@ -58,6 +60,8 @@ export const statusLabel = (status: number): string => {
       return "Bad Request"
     case 401:
       return "Unauthorized"
+    case 402:
+      return "Payment Required"
     case 403:
       return "Forbidden"
     case 404:
@@ -108,6 +112,7 @@ export const withApiErrors = <Id extends string, Endpoints extends HttpApiEndpoi
   group
     .addError(BadRequestError)
     .addError(UnauthorizedError)
+    .addError(PaymentRequiredError)
     .addError(ForbiddenError)
     .addError(NotFoundError)
     .addError(ConflictError)

@@ -4,6 +4,7 @@ import type {
   ContentNotFound,
   ContentNotSellable,
   DatabaseUnavailable,
+  DebtOutstanding,
   InsufficientBalance,
   NotSessionOwner,
   PaymentNotProven,
@@ -12,13 +13,14 @@ import type {
   SettlementRejected
 } from "../domain/errors.js"
 import type { IllegalTransition } from "../domain/Session.js"
-import { BadRequest, Conflict, Forbidden, NotFound, ServiceUnavailable, type Unauthorized } from "./errors.js"
+import { BadRequest, Conflict, Forbidden, NotFound, PaymentRequired, ServiceUnavailable, type Unauthorized } from "./errors.js"
 
 export type DomainError =
   | ChainUnavailable
   | ContentNotFound
   | ContentNotSellable
   | DatabaseUnavailable
+  | DebtOutstanding
   | IllegalTransition
   | InsufficientBalance
   | NotSessionOwner
@@ -28,9 +30,9 @@ export type DomainError =
   | SettlementRejected
 
 /** Every API error a handler may end with (declared once per group, see `withApiErrors`). */
-export type ApiError = BadRequest | Unauthorized | Forbidden | NotFound | Conflict | ServiceUnavailable
+export type ApiError = BadRequest | Unauthorized | PaymentRequired | Forbidden | NotFound | Conflict | ServiceUnavailable
 
-const toHttp = (e: DomainError): NotFound | BadRequest | Conflict | Forbidden | ServiceUnavailable => {
+const toHttp = (e: DomainError): NotFound | BadRequest | PaymentRequired | Conflict | Forbidden | ServiceUnavailable => {
   const message = e.message
   switch (e._tag) {
     case "ContentNotFound":
@@ -40,6 +42,8 @@ const toHttp = (e: DomainError): NotFound | BadRequest | Conflict | Forbidden | 
     case "InsufficientBalance":
     case "PaymentNotProven":
       return new BadRequest({ message })
+    case "DebtOutstanding":
+      return new PaymentRequired({ message })
     case "SessionAlreadyOpen":
     case "IllegalTransition":
     case "SettlementRejected":
@@ -62,6 +66,7 @@ const isDomainError = (e: unknown): e is DomainError =>
     "ContentNotFound",
     "ContentNotSellable",
     "DatabaseUnavailable",
+    "DebtOutstanding",
     "IllegalTransition",
     "InsufficientBalance",
     "NotSessionOwner",

@@ -35,6 +35,16 @@ export const settlementsFailed = Metric.counter("payg_settlements_failed_total",
   incremental: true
 }).register()
 
+export const settlementDebts = Metric.counter("payg_settlement_debts_total", {
+  description: "Settlements the chain refused for lack of funds or allowance, kept as debts (the session is UNPAID)",
+  incremental: true
+}).register()
+
+export const settlementDebtsPaid = Metric.counter("payg_settlement_debts_paid_total", {
+  description: "Debts settled on chain once the viewer's funds or allowance returned",
+  incremental: true
+}).register()
+
 /** Seconds per call to the chain; tag it with the call's name (see `trackChainCall`). */
 export const chainCallLatency = Metric.histogram(
   "payg_chain_call_duration_seconds",

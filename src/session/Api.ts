@@ -70,10 +70,13 @@ const stopFields = {
   finalCost: AmountString
 }
 
-/** 200: the session is over (paid, nothing to pay, or the payment failed for good). */
+/**
+ * 200: the session is over: paid, nothing to pay, the payment failed for good, or `unpaid` (a debt: the
+ * chain refused it for lack of funds or allowance; `finalCost` is owed and settled once the viewer can pay).
+ */
 export const Stopped = Schema.Struct({
   ...stopFields,
-  status: Schema.Literal("completed", "cancelled", "failed"),
+  status: Schema.Literal("completed", "cancelled", "failed", "unpaid"),
   payment: Schema.NullOr(Payment),
   failureReason: Schema.NullOr(Schema.String)
 })
@@ -90,7 +93,7 @@ export const SessionDetailQuery = Schema.Struct({ userAddress: AddressFromString
 
 export const SessionDetail = Schema.Struct({
   sessionId: SessionId,
-  status: SessionStatus,
+  status: SessionStatus.annotations({ description: "UNPAID: stopped, and the payment of finalCost is owed (a debt)" }),
   startTime: Schema.String,
   endTime: Schema.NullOr(Schema.String),
   totalDuration: Schema.Int,
@@ -136,7 +139,10 @@ export class SessionApi extends withApiErrors(
     HttpApiEndpoint.post("start", "/api/session/start")
       .setPayload(StartRequest)
       .addSuccess(Envelope(Started), { status: 201 })
-      .annotate(OpenApi.Description, "Start watching: 400 bad input or insufficient spendable balance, 404 unknown content, 409 already open")
+      .annotate(
+        OpenApi.Description,
+        "Start watching: 400 bad input or insufficient spendable balance, 402 while the address owes a debt, 404 unknown content, 409 already open"
+      )
   )
   .add(HttpApiEndpoint.post("pause", "/api/session/pause").setPayload(SessionRef).addSuccess(Envelope(Paused)))
   .add(HttpApiEndpoint.post("resume", "/api/session/resume").setPayload(SessionRef).addSuccess(Envelope(Resumed)))

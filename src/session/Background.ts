@@ -2,10 +2,11 @@ import { Clock, Duration, Effect, Layer, Option, Schedule } from "effect"
 import { AppConfig } from "../config.js"
 import { SessionRepo } from "./SessionRepo.js"
 import { Sessions } from "./Sessions.js"
-import { Settlements } from "./Settlements.js"
+import { type ReconcileReport, Settlements } from "./Settlements.js"
 
 /**
- * The reconciler, run once at start-up and then periodically: finishes every SETTLING session.
+ * The reconciler, run once at start-up and then periodically: finishes every SETTLING session and
+ * retries every debt (an UNPAID session) whose viewer can pay again.
  * The sweeper: stops and settles sessions left open past SESSION_MAX_IDLE since their last change.
  */
 
@@ -28,8 +29,8 @@ export const BackgroundLive = Layer.scopedDiscard(
   Effect.gen(function* () {
     const settlements = yield* Settlements
     const every = (yield* AppConfig).settlement.reconcileEvery
-    const report = (label: string) => (r: { readonly confirmed: number; readonly failed: number; readonly stillPending: number }) =>
-      r.confirmed + r.failed + r.stillPending > 0 ? Effect.logInfo(label, r) : Effect.void
+    const report = (label: string) => (r: ReconcileReport) =>
+      r.confirmed + r.failed + r.stillPending + r.debts > 0 ? Effect.logInfo(label, r) : Effect.void
     // at start-up: everything pending is from a previous run
     yield* settlements.reconcile(0).pipe(Effect.tap(report("reconciled at start-up")), Effect.catchAll((e) => Effect.logWarning("reconcile failed", { reason: e.message })))
     const loop = <A, E, R>(name: string, task: Effect.Effect<A, E, R>) =>

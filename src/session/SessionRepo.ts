@@ -35,7 +35,8 @@ export interface SettlementRecord {
   readonly amount: bigint
   readonly mode: "operator" | "user"
   readonly userTxHash: string | null
-  readonly status: "PENDING" | "CONFIRMED" | "FAILED"
+  /** DEBT: refused for lack of funds or allowance; owed, retried by the reconciler with the same key. */
+  readonly status: SettlementStatus
   readonly attempts: number
   readonly txHash: string | null
   readonly blockNumber: bigint | null
@@ -46,6 +47,8 @@ export interface SettlementRecord {
   readonly failureReason: string | null
   readonly createdAt: number
 }
+
+export type SettlementStatus = "PENDING" | "DEBT" | "CONFIRMED" | "FAILED"
 
 export interface NewSession {
   readonly id: SessionId
@@ -106,10 +109,22 @@ export class SessionRepo extends Context.Tag("payg/SessionRepo")<
     /** PENDING settlements last touched before `before`, oldest first. */
     readonly pendingSettlements: (before: number, limit: number) => Effect.Effect<ReadonlyArray<SettlementRecord>, DatabaseUnavailable>
     readonly touchSettlement: (sessionId: SessionId, now: number) => Effect.Effect<void, DatabaseUnavailable>
-    /** PENDING -> CONFIRMED and SETTLING -> COMPLETED, once; false when it was no longer pending. */
+    /**
+     * PENDING or DEBT -> CONFIRMED and SETTLING or UNPAID -> COMPLETED, once; false when it was already
+     * finished. A debt's session loses its failure reason: it is paid.
+     */
     readonly confirm: (sessionId: SessionId, payment: ConfirmedPayment, now: number) => Effect.Effect<boolean, DatabaseUnavailable>
-    /** PENDING -> FAILED and SETTLING -> FAILED, once. */
+    /** PENDING or DEBT -> FAILED and SETTLING or UNPAID -> FAILED, once. */
     readonly fail: (sessionId: SessionId, reason: string, now: number) => Effect.Effect<boolean, DatabaseUnavailable>
+    /**
+     * PENDING or DEBT -> DEBT and SETTLING or UNPAID -> UNPAID, with the refusal as the reason (one more
+     * attempt). The status the settlement had before, None when it was already finished.
+     */
+    readonly owe: (sessionId: SessionId, reason: string, now: number) => Effect.Effect<Option.Option<SettlementStatus>, DatabaseUnavailable>
+    /** The sum of the user's DEBT settlements: what they owe. */
+    readonly debtOf: (user: Address) => Effect.Effect<bigint, DatabaseUnavailable>
+    /** DEBT settlements last touched before `before`, oldest first (the reconciler's retries). */
+    readonly debts: (before: number, limit: number) => Effect.Effect<ReadonlyArray<SettlementRecord>, DatabaseUnavailable>
   }
 >() {}
 
@@ -134,7 +149,7 @@ type Row = {
   readonly sMode: "operator" | "user" | null
   readonly sAmount: string | null
   readonly sUserTxHash: string | null
-  readonly sStatus: "PENDING" | "CONFIRMED" | "FAILED" | null
+  readonly sStatus: SettlementStatus | null
   readonly sAttempts: number | null
   readonly sTxHash: string | null
   readonly sBlockNumber: string | null
@@ -215,6 +230,12 @@ export const SessionRepoPg = Layer.effect(
     // the hottest read (GET /api/session/:id): straight through the pool
     const find = (id: string) => rawQuery<Row>(pool, findText, [id], "payg_session_find").pipe(Effect.map(one), orUnavailable)
 
+    const settlementsIn = (status: "PENDING" | "DEBT", before: number, limit: number) =>
+      sql<Row>`${select} WHERE t.status = ${status} AND t.updated_at < ${ts(before)} ORDER BY t.created_at LIMIT ${limit}`.pipe(
+        Effect.map((rows) => rows.flatMap((r) => Option.toArray(toRecord(r).settlement))),
+        orUnavailable
+      )
+
     return SessionRepo.of({
       insert: (s) =>
         sql`
@@ -288,9 +309,12 @@ export const SessionRepoPg = Layer.effect(
           INSERT INTO settlements (session_id, settlement_key, user_address, content_id, amount, mode, user_tx_hash, status, created_at, updated_at)
           VALUES (${s.sessionId}, ${s.settlementKey.toString()}, ${s.userAddress}, ${s.contentId}, ${s.amount.toString()}, ${s.mode},
                   ${s.userTxHash}, 'PENDING', ${ts(s.createdAt)}, ${ts(s.createdAt)})`.pipe(Effect.asVoid, orUnavailable),
-      pendingSettlements: (before, limit) =>
-        sql<Row>`${select} WHERE t.status = 'PENDING' AND t.updated_at < ${ts(before)} ORDER BY t.created_at LIMIT ${limit}`.pipe(
-          Effect.map((rows) => rows.flatMap((r) => Option.toArray(toRecord(r).settlement))),
+      pendingSettlements: (before, limit) => settlementsIn("PENDING", before, limit),
+      debts: (before, limit) => settlementsIn("DEBT", before, limit),
+      debtOf: (user) =>
+        sql<{ readonly debt: string }>`
+          SELECT COALESCE(sum(amount), 0)::text AS debt FROM settlements WHERE user_address = ${user} AND status = 'DEBT'`.pipe(
+          Effect.map((rows) => BigInt(rows[0]?.debt ?? "0")),
           orUnavailable
         ),
       touchSettlement: (sessionId, now) =>
@@ -305,11 +329,11 @@ export const SessionRepoPg = Layer.effect(
           `WITH t AS (
              UPDATE settlements SET status = 'CONFIRMED', tx_hash = $2, block_number = $3, gas_used = $4, batch_size = $5,
                     from_yield = $6, from_principal = $7, updated_at = $8
-             WHERE session_id = $1 AND status = 'PENDING'
+             WHERE session_id = $1 AND status IN ('PENDING', 'DEBT')
              RETURNING session_id),
            s AS (
-             UPDATE sessions SET status = 'COMPLETED', updated_at = $8
-             WHERE id IN (SELECT session_id FROM t) AND status = 'SETTLING'
+             UPDATE sessions SET status = 'COMPLETED', failure_reason = NULL, updated_at = $8
+             WHERE id IN (SELECT session_id FROM t) AND status IN ('SETTLING', 'UNPAID')
              RETURNING id)
            SELECT (SELECT count(*) FROM t)::int AS changed`,
           [
@@ -331,16 +355,36 @@ export const SessionRepoPg = Layer.effect(
           pool,
           `WITH t AS (
              UPDATE settlements SET status = 'FAILED', failure_reason = $2, updated_at = $3
-             WHERE session_id = $1 AND status = 'PENDING'
+             WHERE session_id = $1 AND status IN ('PENDING', 'DEBT')
              RETURNING session_id),
            s AS (
              UPDATE sessions SET status = 'FAILED', failure_reason = $2, updated_at = $3
-             WHERE id IN (SELECT session_id FROM t) AND status = 'SETTLING'
+             WHERE id IN (SELECT session_id FROM t) AND status IN ('SETTLING', 'UNPAID')
              RETURNING id)
            SELECT (SELECT count(*) FROM t)::int AS changed`,
           [sessionId, reason, ts(now)]
         ).pipe(
           Effect.map((rows) => (rows[0]?.changed ?? 0) > 0),
+          orUnavailable
+        ),
+      // the CTE `prev` reads the statement's snapshot: the status as it was before this update
+      owe: (sessionId, reason, now) =>
+        rawQuery<{ readonly was: SettlementStatus | null }>(
+          pool,
+          `WITH prev AS (
+             SELECT status FROM settlements WHERE session_id = $1 AND status IN ('PENDING', 'DEBT')),
+           t AS (
+             UPDATE settlements SET status = 'DEBT', failure_reason = $2, attempts = attempts + 1, updated_at = $3
+             WHERE session_id = $1 AND status IN ('PENDING', 'DEBT')
+             RETURNING session_id),
+           s AS (
+             UPDATE sessions SET status = 'UNPAID', failure_reason = $2, updated_at = $3
+             WHERE id IN (SELECT session_id FROM t) AND status IN ('SETTLING', 'UNPAID')
+             RETURNING id)
+           SELECT (SELECT status FROM prev WHERE EXISTS (SELECT 1 FROM t)) AS was`,
+          [sessionId, reason, ts(now)]
+        ).pipe(
+          Effect.map((rows) => Option.fromNullable(rows[0]?.was)),
           orUnavailable
         )
     })

@@ -10,6 +10,7 @@ import {
   ContentNotFound,
   ContentNotSellable,
   DatabaseUnavailable,
+  DebtOutstanding,
   InsufficientBalance,
   NotSessionOwner,
   type PaymentNotProven,
@@ -44,8 +45,9 @@ const sqlTx = <A, E, R>(sql: SqlClient.SqlClient, effect: Effect.Effect<A, E, R>
 
 /**
  * The session use cases (DESIGN.md section 5). Start takes a per-user lock so parallel starts cannot
- * spend one balance twice; stop is one transaction on the row-locked session that also writes the
- * outbox; pause and resume are a compare-and-set on the exact clock they were computed from.
+ * spend one balance twice, and is refused while the user owes a debt; stop is one transaction on the
+ * row-locked session that also writes the outbox; pause and resume are a compare-and-set on the exact
+ * clock they were computed from.
  */
 export class Sessions extends Context.Tag("payg/Sessions")<
   Sessions,
@@ -55,7 +57,13 @@ export class Sessions extends Context.Tag("payg/Sessions")<
       contentId: string
     ) => Effect.Effect<
       Started,
-      ContentNotFound | ContentNotSellable | SessionAlreadyOpen | InsufficientBalance | ChainUnavailable | DatabaseUnavailable
+      | ContentNotFound
+      | ContentNotSellable
+      | SessionAlreadyOpen
+      | DebtOutstanding
+      | InsufficientBalance
+      | ChainUnavailable
+      | DatabaseUnavailable
     >
     readonly pause: (id: string, actor: Actor) => Effect.Effect<SessionRecord, SessionNotFound | NotSessionOwner | Session.IllegalTransition | DatabaseUnavailable>
     readonly resume: (id: string, actor: Actor) => Effect.Effect<SessionRecord, SessionNotFound | NotSessionOwner | Session.IllegalTransition | DatabaseUnavailable>
@@ -144,6 +152,9 @@ export const SessionsLive = Layer.effect(
         sql,
         Effect.gen(function* () {
           yield* repo.lockUser(user)
+          // a viewer who owes for a session already watched starts nothing until it is paid
+          const debt = yield* repo.debtOf(user)
+          if (debt > 0n) return yield* new DebtOutstanding({ debt })
           const open = yield* repo.listOpen(user)
           if (open.some((s) => s.contentId === contentId)) return yield* new SessionAlreadyOpen({ contentId })
           const [reserved, balances, allowance] = yield* Effect.all(

@@ -1,7 +1,7 @@
 import { Clock, Context, Effect, Layer, Metric, Option } from "effect"
 import { Chain, type Settlement } from "../domain/Chain.js"
 import type { DatabaseUnavailable } from "../domain/errors.js"
-import { settlementsConfirmed, settlementsFailed } from "../metrics/Metrics.js"
+import { settlementDebts, settlementDebtsPaid, settlementsConfirmed, settlementsFailed } from "../metrics/Metrics.js"
 import { type SettlementRecord, SessionRepo } from "./SessionRepo.js"
 import { Settler } from "./Settler.js"
 
@@ -9,12 +9,27 @@ export interface ReconcileReport {
   readonly confirmed: number
   readonly failed: number
   readonly stillPending: number
+  /** Debts looked at in this pass and still owed. */
+  readonly debts: number
 }
+
+/**
+ * The vault's refusals that mean "not now": the viewer emptied the vault or cut the allowance. Such a
+ * settlement is a debt (owed, retried), not a closed case; every other revert is final (FAILED).
+ */
+export const DEBT_REVERTS: ReadonlyArray<string> = ["InsufficientBalance", "InsufficientAllowance"]
+
+/** How a refused settlement ends: a debt the viewer still owes, or FAILED for good. */
+export const refusalOutcome = (current: SettlementRecord["status"], errorName: string): "DEBT" | "FAILED" =>
+  // once a debt, always a debt until paid: a later refusal (delisted content, a pause) never frees it
+  current === "DEBT" || DEBT_REVERTS.includes(errorName) ? "DEBT" : "FAILED"
 
 /**
  * Finishes settlements recorded in the outbox (DESIGN.md section 6): sends them, or records what the
  * chain already holds, exactly once. A transient chain failure leaves a settlement PENDING for the
- * reconciler; a revert ends it FAILED with the reason; the on-chain key makes a resend harmless.
+ * reconciler; a refusal for lack of funds or allowance makes it a DEBT (the session UNPAID, new starts
+ * refused) that the reconciler sends again, same key, once the viewer can pay; any other revert ends it
+ * FAILED with the reason; the on-chain key makes a resend harmless.
  */
 export class Settlements extends Context.Tag("payg/Settlements")<
   Settlements,
@@ -47,10 +62,37 @@ export const SettlementsLive = Layer.effect(
           },
           now
         )
-      ).pipe(Effect.tap((changed) => (changed ? Metric.increment(settlementsConfirmed) : Effect.void)))
+      ).pipe(
+        Effect.tap((changed) => (changed ? Metric.increment(settlementsConfirmed) : Effect.void)),
+        Effect.tap((changed) =>
+          changed && s.status === "DEBT"
+            ? Effect.zipRight(
+                Metric.increment(settlementDebtsPaid),
+                Effect.logInfo("debt settled", { sessionId: s.sessionId, user: s.userAddress, amount: s.amount.toString(), txHash: paid.txHash })
+              )
+            : Effect.void
+        )
+      )
     const fail = (s: SettlementRecord, reason: string) =>
       Effect.flatMap(Clock.currentTimeMillis, (now) => repo.fail(s.sessionId, reason, now)).pipe(
         Effect.tap((changed) => (changed ? Metric.increment(settlementsFailed) : Effect.void))
+      )
+    /** Records (or keeps) the settlement as a debt; counted and logged when it first becomes one. */
+    const owe = (s: SettlementRecord, reason: string) =>
+      Effect.flatMap(Clock.currentTimeMillis, (now) => repo.owe(s.sessionId, reason, now)).pipe(
+        Effect.tap((was) =>
+          Option.contains(was, "PENDING")
+            ? Effect.zipRight(
+                Metric.increment(settlementDebts),
+                Effect.logWarning("settlement refused for lack of funds or allowance: recorded as a debt", {
+                  sessionId: s.sessionId,
+                  user: s.userAddress,
+                  amount: s.amount.toString(),
+                  reason
+                })
+              )
+            : Effect.void
+        )
       )
     const touch = (s: SettlementRecord) => Effect.flatMap(Clock.currentTimeMillis, (now) => repo.touchSettlement(s.sessionId, now))
 
@@ -74,7 +116,7 @@ export const SettlementsLive = Layer.effect(
                 })
               )
             }
-            return fail(s, e.message)
+            return refusalOutcome(s.status, e.errorName) === "DEBT" ? owe(s, e.message) : fail(s, e.message)
           }
         })
       )
@@ -100,13 +142,27 @@ export const SettlementsLive = Layer.effect(
         Effect.withSpan("Settlements.finish", { attributes: { sessionId: s.sessionId } })
       )
 
+    /** Whether the viewer can pay now: the vault balance and the allowance both cover the amount. */
+    const affordable = (s: SettlementRecord) =>
+      Effect.map(
+        Effect.all([chain.balancesOf(s.userAddress), chain.spendAllowance(s.userAddress)], { concurrency: 2 }),
+        ([vault, allowance]) => vault.yieldBalance + vault.principal >= s.amount && allowance >= s.amount
+      )
+
+    /** Sends what the chain does not hold yet; a debt only once the viewer can pay (else nothing is sent). */
+    const send = (s: SettlementRecord) =>
+      s.status === "DEBT"
+        ? affordable(s).pipe(Effect.matchEffect({ onFailure: () => Effect.void, onSuccess: (ok) => (ok ? finish(s) : touch(s)) }))
+        : finish(s)
+
+    /** What the chain already holds for the key is recorded first (also a debt's retry sent but not recorded). */
     const reconcileOne = (s: SettlementRecord) =>
       s.mode === "user"
         ? finish(s)
         : chain.findSettlement(s.settlementKey).pipe(
             Effect.matchEffect({
               onFailure: () => Effect.void,
-              onSuccess: Option.match({ onNone: () => finish(s), onSome: (onChain) => Effect.asVoid(adopt(s, onChain)) })
+              onSuccess: Option.match({ onNone: () => send(s), onSome: (onChain) => Effect.asVoid(adopt(s, onChain)) })
             })
           )
 
@@ -115,12 +171,15 @@ export const SettlementsLive = Layer.effect(
         const now = yield* Clock.currentTimeMillis
         const pending = yield* repo.pendingSettlements(now - graceMs, 500)
         yield* Effect.forEach(pending, reconcileOne, { concurrency: 16, discard: true })
-        const after = yield* Effect.forEach(pending, (s) => repo.find(s.sessionId))
+        const owed = yield* repo.debts(now - graceMs, 500)
+        yield* Effect.forEach(owed, reconcileOne, { concurrency: 16, discard: true })
+        const after = yield* Effect.forEach([...pending, ...owed], (s) => repo.find(s.sessionId))
         const statuses = after.flatMap((r) => Option.toArray(Option.flatMap(r, (x) => x.settlement))).map((x) => x.status)
         return {
           confirmed: statuses.filter((x) => x === "CONFIRMED").length,
           failed: statuses.filter((x) => x === "FAILED").length,
-          stillPending: statuses.filter((x) => x === "PENDING").length
+          stillPending: statuses.filter((x) => x === "PENDING").length,
+          debts: statuses.filter((x) => x === "DEBT").length
         }
       }).pipe(Effect.withSpan("Settlements.reconcile"))
 

@@ -86,6 +86,9 @@ export const stopped = (s: SessionRecord) => {
       return { ...common, status: "completed" as const, payment: payment(s.settlement), failureReason: null }
     case "FAILED":
       return { ...common, status: "failed" as const, payment: null, failureReason: s.failureReason }
+    // a debt: finalCost is owed, failureReason says why the chain refused it
+    case "UNPAID":
+      return { ...common, status: "unpaid" as const, payment: null, failureReason: s.failureReason }
     case "CANCELLED":
       return { ...common, status: "cancelled" as const, payment: null, failureReason: null }
     default:

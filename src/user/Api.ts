@@ -7,8 +7,10 @@ import { withApiErrors } from "../http/errors.js"
 import type { Balance as BalanceModel, UserStats as UserStatsModel } from "./Users.js"
 
 /**
- * The seed's balance object, plus two fields beyond it: `reserved` (the estimated cost of the user's open
- * sessions and payments in flight) and `spendable` (total - reserved, never below 0), each also formatted.
+ * The seed's balance object, plus three fields beyond it: `reserved` (the estimated cost of the user's open
+ * sessions and payments in flight), `debt` (what the user owes: payments the chain refused for lack of
+ * funds or allowance; while it is above 0 no session starts) and `spendable` (total - reserved - debt,
+ * never below 0), each also formatted.
  * Amounts are strings in the token's smallest unit; `formatted` has two decimals, never rounded up.
  */
 export const Balance = Schema.Struct({
@@ -17,12 +19,14 @@ export const Balance = Schema.Struct({
   principalBalance: AmountString,
   totalBalance: AmountString,
   reserved: AmountString,
+  debt: AmountString,
   spendable: AmountString,
   formatted: Schema.Struct({
     yield: Schema.String,
     principal: Schema.String,
     total: Schema.String,
     reserved: Schema.String,
+    debt: Schema.String,
     spendable: Schema.String
   })
 }).annotations({ identifier: "Balance" })
@@ -64,12 +68,14 @@ export const balanceView = (b: BalanceModel): typeof Balance.Type => ({
   principalBalance: b.principalBalance,
   totalBalance: b.totalBalance,
   reserved: b.reserved,
+  debt: b.debt,
   spendable: b.spendable,
   formatted: {
     yield: formatUsdc(b.yieldBalance),
     principal: formatUsdc(b.principalBalance),
     total: formatUsdc(b.totalBalance),
     reserved: formatUsdc(b.reserved),
+    debt: formatUsdc(b.debt),
     spendable: formatUsdc(b.spendable)
   }
 })

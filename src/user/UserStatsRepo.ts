@@ -40,7 +40,7 @@ export const UserStatsRepoPg = Layer.effect(
     const sql = yield* SqlClient.SqlClient
     return UserStatsRepo.of({
       // Billed seconds per session, as the session clock defines them (DESIGN.md section 4):
-      // - stopped (SETTLING, COMPLETED, CANCELLED, FAILED): billed_seconds, frozen at stop;
+      // - stopped (SETTLING, UNPAID, COMPLETED, CANCELLED, FAILED): billed_seconds, frozen at stop;
       // - PAUSED: floor(active_ms / 1000), the open pause is never billed;
       // - ACTIVE: floor((active_ms + (now - segment_started_at) in ms) / 1000), the open segment never negative.
       // Integer division of non-negative bigints is the floor. settlements.session_id is the primary key, so the

@@ -14,7 +14,9 @@ export interface Balance {
   readonly totalBalance: bigint
   /** The estimated cost of the user's open sessions (and of payments in flight). */
   readonly reserved: bigint
-  /** total - reserved, never below 0: what a new session may still promise. */
+  /** What the user owes: settlements the chain refused for lack of funds or allowance. Blocks new starts. */
+  readonly debt: bigint
+  /** total - reserved - debt, never below 0: what a new session may still promise. */
   readonly spendable: bigint
 }
 
@@ -22,16 +24,18 @@ export interface UserStats extends UsageStats {
   readonly balance: Balance
 }
 
-/** Combines the vault's balances with the reservation (pure). */
-export const balanceOf = (userAddress: Address, vault: VaultBalances, reserved: bigint): Balance => {
+/** Combines the vault's balances with the reservation and the debt (pure). */
+export const balanceOf = (userAddress: Address, vault: VaultBalances, reserved: bigint, debt: bigint): Balance => {
   const totalBalance = vault.yieldBalance + vault.principal
+  const committed = reserved + debt
   return {
     userAddress,
     yieldBalance: vault.yieldBalance,
     principalBalance: vault.principal,
     totalBalance,
     reserved,
-    spendable: totalBalance > reserved ? totalBalance - reserved : 0n
+    debt,
+    spendable: totalBalance > committed ? totalBalance - committed : 0n
   }
 }
 
@@ -52,8 +56,10 @@ export const UsersLive = Layer.effect(
     const statsRepo = yield* UserStatsRepo
 
     const balance = Effect.fn("Users.balance")(function* (user: Address) {
-      const [vault, reserved] = yield* Effect.all([chain.balancesOf(user), sessions.reservedFor(user)], { concurrency: 2 })
-      return balanceOf(user, vault, reserved)
+      const [vault, reserved, debt] = yield* Effect.all([chain.balancesOf(user), sessions.reservedFor(user), sessions.debtOf(user)], {
+        concurrency: 3
+      })
+      return balanceOf(user, vault, reserved, debt)
     })
 
     const stats = Effect.fn("Users.stats")(function* (user: Address) {
