@@ -7,6 +7,7 @@ import { ChainDevLive, ChainFromDev } from "../../src/chain/ChainInProcess.js"
 import { AppConfig } from "../../src/config.js"
 import type { Chain } from "../../src/domain/Chain.js"
 import { HttpAppLive, nodeServerOn } from "../../src/http/Server.js"
+import { TracingLive } from "../../src/platform/Tracing.js"
 import { TimeTravelLive } from "./clock.js"
 import { freshDatabaseUrl } from "./database.js"
 
@@ -57,6 +58,8 @@ export const TestAppWith = <E, R>(chain: Layer.Layer<Chain, E, R>, vars: Record<
   return HttpAppLive.pipe(
     Layer.provideMerge(TestServer),
     Layer.provideMerge(app),
+    // as in main.ts: spans are exported when the test's config names an OTLP endpoint
+    Layer.provideMerge(TracingLive),
     Layer.provideMerge(testConfig(vars)),
     Layer.provideMerge(TimeTravelLive)
   )
