@@ -99,6 +99,24 @@ const trustProxy = Config.string("TRUST_PROXY").pipe(
   })
 )
 
+/**
+ * OTEL_EXPORTER_OTLP_ENDPOINT: the OTLP/HTTP base URL (spans go to <endpoint>/v1/traces). Unset or
+ * blank (the OpenTelemetry convention) means no tracing at all.
+ */
+const otlpEndpoint = Config.string("OTEL_EXPORTER_OTLP_ENDPOINT").pipe(
+  Config.withDefault(""),
+  Config.map((s) => s.trim()),
+  check("OTEL_EXPORTER_OTLP_ENDPOINT", "must be an http(s):// URL", (s) => {
+    if (s === "") return true
+    try {
+      return ["http:", "https:"].includes(new URL(s).protocol)
+    } catch {
+      return false
+    }
+  }),
+  Config.map((s) => (s === "" ? Option.none<string>() : Option.some(s)))
+)
+
 export const AppConfigSchema = Config.all({
   port,
   host: Config.string("HOST").pipe(Config.withDefault("0.0.0.0")),
@@ -156,6 +174,13 @@ export const AppConfigSchema = Config.all({
     trustProxy,
     /** Key prefix of the rate-limit counters in Redis (instances that share limits share a prefix). */
     rateLimitPrefix: Config.string("RATE_LIMIT_PREFIX").pipe(Config.withDefault("payg:ratelimit:"))
+  }),
+  /** Traces over OTLP/HTTP (src/platform/Tracing.ts). */
+  tracing: Config.all({
+    endpoint: otlpEndpoint,
+    serviceName: Config.string("OTEL_SERVICE_NAME").pipe(Config.withDefault("payg")),
+    /** OTEL_BSP_SCHEDULE_DELAY: milliseconds between exports of the finished spans. */
+    exportInterval: positiveInt("OTEL_BSP_SCHEDULE_DELAY", 5_000).pipe(Config.map(Duration.millis))
   }),
   enableMetrics: Config.boolean("ENABLE_METRICS").pipe(Config.withDefault(true)),
   /** The hot GET lane in front of the router (src/http/HotReads.ts). */

@@ -7,6 +7,7 @@ import { AppConfig } from "./config.js"
 import { HttpAppLive, NodeServerLive, withLogAddress } from "./http/Server.js"
 import { LoggingLive } from "./platform/Logging.js"
 import { startupFailureLine } from "./platform/StartupError.js"
+import { TracingLive } from "./platform/Tracing.js"
 
 const ConfigLive = AppConfig.layer.pipe(Layer.provide(PlatformConfigProvider.layerDotEnvAdd(".env")), Layer.provide(NodeContext.layer))
 
@@ -14,7 +15,8 @@ const MainLive = HttpAppLive.pipe(
   withLogAddress,
   Layer.provide(NodeServerLive),
   Layer.provide(makeAppLive(ChainLive)),
-  Layer.provide(LoggingLive),
+  // logging and tracing are in place before anything else starts, so every log and span goes through them
+  Layer.provide(Layer.merge(LoggingLive, TracingLive)),
   Layer.provide(ConfigLive)
 )
 

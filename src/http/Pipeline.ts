@@ -279,6 +279,8 @@ export const HttpPipelineLive = Layer.scoped(
           finalized: false,
           timedOut: false
         }
+        // the request's server span carries its id too, so a trace is found from the X-Request-Id of its answer
+        if (span !== undefined && span._tag === "Span") span.attribute("requestId", state.requestId)
         const timer = setTimeout(onTimeout, timeoutMs, request, state, fiber, clock)
         const direct = (response: HttpServerResponse.HttpServerResponse) => finalize(request, response, state)
         const proceed = Effect.zipRight(

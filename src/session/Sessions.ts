@@ -121,7 +121,8 @@ export const SessionsLive = Layer.effect(
           if (left > 0) return yield* attempt(left - 1)
           return yield* new Session.IllegalTransition({ from: rec.clock.status, action: clock.status === "PAUSED" ? "pause" : "resume" })
         })
-      return attempt(5)
+      // runs inside the Sessions.pause / Sessions.resume span
+      return Effect.zipRight(Effect.annotateCurrentSpan("sessionId", id), attempt(5))
     }
 
     /** The catalogue item, refused unless the chain lists it at the same price and duration. */
@@ -148,6 +149,7 @@ export const SessionsLive = Layer.effect(
       const content = yield* sellable(contentId)
       const now = yield* Clock.currentTimeMillis
       const id = Session.makeSessionId(now, yield* randomHex8)
+      yield* Effect.annotateCurrentSpan("sessionId", id)
       const session = yield* sqlTx(
         sql,
         Effect.gen(function* () {
@@ -181,6 +183,7 @@ export const SessionsLive = Layer.effect(
     })
 
     const stop = Effect.fn("Sessions.stop")(function* (id: string, actor: Actor, txHash: Option.Option<`0x${string}`>) {
+      yield* Effect.annotateCurrentSpan("sessionId", id)
       const now = yield* Clock.currentTimeMillis
       // a user-paid session: prove the payment before anything changes
       if (Option.isSome(txHash)) {

@@ -1,18 +1,38 @@
 import { HttpApiClient, HttpClient, HttpServer } from "@effect/platform"
 import { NodeHttpClient } from "@effect/platform-node"
-import { ConfigProvider, Effect, Layer, Option } from "effect"
+import { ConfigProvider, Context, Effect, Layer, LogLevel, Logger, Option } from "effect"
 import { PaygApi } from "../../src/Api.js"
 import { makeAppLive } from "../../src/AppLive.js"
 import { ChainDevLive, ChainFromDev } from "../../src/chain/ChainInProcess.js"
 import { AppConfig } from "../../src/config.js"
 import type { Chain } from "../../src/domain/Chain.js"
 import { HttpAppLive, nodeServerOn } from "../../src/http/Server.js"
+import { TracingLive } from "../../src/platform/Tracing.js"
 import { TimeTravelLive } from "./clock.js"
 import { freshDatabaseUrl } from "./database.js"
 
-/** Configuration for a test: the given variables only, never the process environment. */
+/**
+ * The console logger of a test prints only at or above `level`. It replaces the default logger with a
+ * filtered copy instead of raising the minimum log level, so a capturing logger (captureLogs) still
+ * receives every line, whichever of the two is installed first.
+ */
+const printedFrom = (level: LogLevel.LogLevel) =>
+  Logger.replace(Logger.defaultLogger, Logger.filterLogLevel(Logger.defaultLogger, LogLevel.greaterThanEqual(level)))
+
+/**
+ * Configuration for a test: the given variables only, never the process environment. Its LOG_LEVEL
+ * decides what the test prints; without one a test prints nothing, unless TEST_LOG_LEVEL (e.g.
+ * `TEST_LOG_LEVEL=info npx vitest run ...`) asks for more.
+ */
 export const configFrom = (vars: Record<string, string>) =>
-  AppConfig.layer.pipe(Layer.provide(Layer.setConfigProvider(ConfigProvider.fromMap(new Map(Object.entries(vars))))))
+  Layer.flatMap(
+    AppConfig.layer.pipe(
+      Layer.provide(
+        Layer.setConfigProvider(ConfigProvider.fromMap(new Map(Object.entries({ LOG_LEVEL: process.env["TEST_LOG_LEVEL"] ?? "none", ...vars }))))
+      )
+    ),
+    (context) => Layer.merge(Layer.succeedContext(context), printedFrom(Context.get(context, AppConfig).logLevel))
+  )
 
 /** A fresh database (PostgreSQL when TEST_DATABASE_URL is set, else PGlite) for the config. */
 export const testConfig = (vars: Record<string, string> = {}) =>
@@ -20,7 +40,6 @@ export const testConfig = (vars: Record<string, string> = {}) =>
     Effect.map(freshDatabaseUrl, (url) =>
       configFrom({
         NODE_ENV: "test",
-        LOG_LEVEL: "warn",
         RATE_LIMIT_MAX_REQUESTS: "0",
         ...Option.match(url, { onNone: () => ({}), onSome: (u) => ({ DATABASE_URL: u }) }),
         ...vars
@@ -39,6 +58,8 @@ export const TestAppWith = <E, R>(chain: Layer.Layer<Chain, E, R>, vars: Record<
   return HttpAppLive.pipe(
     Layer.provideMerge(TestServer),
     Layer.provideMerge(app),
+    // as in main.ts: spans are exported when the test's config names an OTLP endpoint
+    Layer.provideMerge(TracingLive),
     Layer.provideMerge(testConfig(vars)),
     Layer.provideMerge(TimeTravelLive)
   )

@@ -1,0 +1,28 @@
+import { FetchHttpClient } from "@effect/platform"
+import { Effect, Layer, Option } from "effect"
+import { AppConfig } from "../config.js"
+
+/** The OTLP/HTTP traces URL under a base endpoint, as the OpenTelemetry exporters build it. */
+export const tracesUrl = (endpoint: string): string => `${endpoint.replace(/\/+$/, "")}/v1/traces`
+
+/**
+ * When OTEL_EXPORTER_OTLP_ENDPOINT is set, every span (the HTTP server span of each request, the
+ * `Effect.fn` spans of the services) is exported over OTLP/HTTP as JSON, in batches every
+ * OTEL_BSP_SCHEDULE_DELAY and once more when the process stops. Unset, this is an empty layer: the
+ * exporter is not even imported and Effect keeps its own in-memory tracer.
+ * A collector that is down costs no request anything: the exporter drops the batch and pauses.
+ */
+export const TracingLive = Layer.unwrapEffect(
+  Effect.gen(function* () {
+    const { tracing } = yield* AppConfig
+    if (Option.isNone(tracing.endpoint)) return Layer.empty
+    const [OtlpTracer, OtlpSerialization] = yield* Effect.promise(() =>
+      Promise.all([import("@effect/opentelemetry/OtlpTracer"), import("@effect/opentelemetry/OtlpSerialization")])
+    )
+    return OtlpTracer.layer({
+      url: tracesUrl(tracing.endpoint.value),
+      resource: { serviceName: tracing.serviceName },
+      exportInterval: tracing.exportInterval
+    }).pipe(Layer.provide(OtlpSerialization.layerJson), Layer.provide(FetchHttpClient.layer))
+  })
+)
