@@ -1,6 +1,7 @@
 import { SqlClient } from "@effect/sql"
 import type { SqlError } from "@effect/sql/SqlError"
 import { Context, Effect, Layer, Option } from "effect"
+import { randomBytes } from "node:crypto"
 import { type Address, toAddress } from "../domain/Address.js"
 import type { SessionClock, SessionId, SessionStatus } from "../domain/Session.js"
 import { SessionId as SessionIdSchema } from "../domain/Session.js"
@@ -197,7 +198,15 @@ const toRecord = (r: Row): SessionRecord => {
   }
 }
 
+/**
+ * Settlement keys (issue 13, item 4; docs/SECURITY.md): `epoch * 2^64 + n`, with `n` from the database
+ * sequence and `epoch` 64 random bits (top bit set) drawn once per process. A key is therefore new to
+ * the chain whatever happened to the database (fresh, wiped, restored from a backup, cloned, in memory
+ * and restarted), while one process's consecutive keys still share the contract's 256-bit bitmap words.
+ */
+export const settlementKeyBase = (epoch: bigint): bigint => (epoch | (1n << 63n)) << 64n
 
+const drawEpoch = Effect.sync(() => BigInt(`0x${randomBytes(8).toString("hex")}`))
 
 const isUniqueViolation = (e: SqlError): boolean =>
   typeof e.cause === "object" && e.cause !== null && "code" in e.cause && e.cause.code === "23505"
@@ -211,6 +220,7 @@ export const SessionRepoPg = Layer.effect(
     const ts = (ms: number) => new Date(ms)
 
     const pool = yield* PgPool
+    const keyBase = settlementKeyBase(yield* drawEpoch).toString()
     const findText = `${SELECT_SESSION} WHERE s.id = $1`
     // the hottest read (GET /api/session/:id): straight through the pool
     const find = (id: string) => rawQuery<Row>(pool, findText, [id], "payg_session_find").pipe(Effect.map(one), orUnavailable)
@@ -218,9 +228,9 @@ export const SessionRepoPg = Layer.effect(
     return SessionRepo.of({
       insert: (s) =>
         sql`
-          INSERT INTO sessions (id, user_address, content_id, status, full_price, total_duration, started_at,
+          INSERT INTO sessions (id, settlement_key, user_address, content_id, status, full_price, total_duration, started_at,
                                 active_ms, paused_ms, segment_started_at, updated_at)
-          VALUES (${s.id}, ${s.userAddress}, ${s.contentId}, ${s.clock.status}, ${s.fullPrice.toString()}, ${s.totalDuration},
+          VALUES (${s.id}, ${keyBase}::numeric + nextval('settlement_key_seq'), ${s.userAddress}, ${s.contentId}, ${s.clock.status}, ${s.fullPrice.toString()}, ${s.totalDuration},
                   ${ts(s.clock.startedAt)}, ${s.clock.activeMs}, ${s.clock.pausedMs}, ${ts(s.clock.segmentStartedAt)},
                   ${ts(s.clock.startedAt)})`.pipe(
           Effect.catchIf(isUniqueViolation, () => Effect.fail(new SessionAlreadyOpen({ contentId: s.contentId }))),
