@@ -102,6 +102,15 @@ export class Chain extends Context.Tag("payg/Chain")<
   }
 >() {}
 
+/**
+ * The first settlement key of an epoch (docs/SECURITY.md, "Settlement keys and payments"): a key is
+ * `base + n`, with `n` from the database sequence and the epoch 64 random bits (top bit set) drawn
+ * once per server process. A key is therefore new to the chain whatever happened to the database
+ * (fresh, wiped, restored from a backup, cloned, in memory and restarted), while one process's
+ * consecutive keys still share the contract's 256-bit bitmap words.
+ */
+export const settlementKeyBase = (epoch: bigint): bigint => (BigInt.asUintN(64, epoch) | (1n << 63n)) << 64n
+
 /** The on-chain content id: keccak256 of the catalogue id's UTF-8 bytes, the same for every adapter. */
 export const contentKeyOf = (contentId: string): `0x${string}` => keccak256(toBytes(contentId))
 

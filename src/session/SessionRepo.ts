@@ -3,6 +3,7 @@ import type { SqlError } from "@effect/sql/SqlError"
 import { Context, Effect, Layer, Option } from "effect"
 import { randomBytes } from "node:crypto"
 import { type Address, toAddress } from "../domain/Address.js"
+import { settlementKeyBase } from "../domain/Chain.js"
 import type { SessionClock, SessionId, SessionStatus } from "../domain/Session.js"
 import { SessionId as SessionIdSchema } from "../domain/Session.js"
 import { DatabaseUnavailable, SessionAlreadyOpen } from "../domain/errors.js"
@@ -198,14 +199,7 @@ const toRecord = (r: Row): SessionRecord => {
   }
 }
 
-/**
- * Settlement keys (issue 13, item 4; docs/SECURITY.md): `epoch * 2^64 + n`, with `n` from the database
- * sequence and `epoch` 64 random bits (top bit set) drawn once per process. A key is therefore new to
- * the chain whatever happened to the database (fresh, wiped, restored from a backup, cloned, in memory
- * and restarted), while one process's consecutive keys still share the contract's 256-bit bitmap words.
- */
-export const settlementKeyBase = (epoch: bigint): bigint => (epoch | (1n << 63n)) << 64n
-
+/** This process's settlement-key epoch: 64 random bits, drawn once (see `settlementKeyBase`). */
 const drawEpoch = Effect.sync(() => BigInt(`0x${randomBytes(8).toString("hex")}`))
 
 const isUniqueViolation = (e: SqlError): boolean =>
