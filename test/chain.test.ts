@@ -1,9 +1,9 @@
 import { type Vitest, describe, expect, it, layer } from "@effect/vitest"
-import { Context, Duration, Effect, Either, Layer, Option } from "effect"
+import { Context, Duration, Effect, Either, FastCheck, Layer, Option } from "effect"
 import { ChainDev, ChainDevLive, ChainFromDev } from "../src/chain/ChainInProcess.js"
 import { ChainViem } from "../src/chain/ChainViem.js"
 import { streamingWalletAbi } from "../src/chain/contracts.js"
-import { Chain, type Settlement, contentKeyOf, paymentMismatch } from "../src/domain/Chain.js"
+import { Chain, type Settlement, contentKeyOf, paymentMismatch, settlementKeyBase } from "../src/domain/Chain.js"
 import { toAddress } from "../src/domain/Address.js"
 import { configFrom } from "./support/app.js"
 import { hardhatNode } from "./support/hardhatNode.js"
@@ -172,6 +172,21 @@ const portSuite = (it: Vitest.MethodsNonLive<Chain | ChainDev, true>) => {
     }))
 }
 
+describe("settlementKeyBase: a process's keys", () => {
+  it.prop(
+    "lie in [2^127, 2^128), consecutive ones share a bitmap word, and two epochs never give the same key",
+    { a: FastCheck.bigInt({ min: 0n, max: 2n ** 64n - 1n }), b: FastCheck.bigInt({ min: 0n, max: 2n ** 64n - 1n }), n: FastCheck.bigInt({ min: 1n, max: 2n ** 63n - 1n }) },
+    ({ a, b, n }) => {
+      const ka = settlementKeyBase(a) + n
+      expect(ka).toBeGreaterThanOrEqual(2n ** 127n)
+      expect(ka).toBeLessThan(2n ** 128n)
+      // consecutive keys of one epoch share a 256-bit bitmap word unless they cross its boundary
+      if (n % 256n !== 255n) expect((ka + 1n) >> 8n).toBe(ka >> 8n)
+      if ((a | (1n << 63n)) !== (b | (1n << 63n))) expect(settlementKeyBase(b) + n).not.toBe(ka)
+    }
+  )
+})
+
 describe("paymentMismatch: the one rule for a viewer's payment and for adopting a settled key", () => {
   const user = toAddress("0x70997970c51812dc3a010c7d01b50e0d17dc79c8")
   const paid: Settlement = {
@@ -191,6 +206,20 @@ describe("paymentMismatch: the one rule for a viewer's payment and for adopting 
     expect(paymentMismatch(paid, expected)).toEqual(Option.none())
     expect(paymentMismatch(paid, { ...expected, minAmount: 4n })).toEqual(Option.none())
   })
+  it.prop(
+    "accepts exactly the payments that match in key, payer and content and pay at least the cost",
+    {
+      key: FastCheck.bigInt({ min: 0n, max: 3n }),
+      payer: FastCheck.constantFrom(user, toAddress("0x3c44cdddb6a900fa2b585dd299e03d12fa4293bc")),
+      content: FastCheck.constantFrom("intro-to-defi", "yield-farming-101"),
+      amount: FastCheck.bigInt({ min: 1n, max: 10n })
+    },
+    ({ amount, content, key, payer }) => {
+      const candidate = { ...paid, sessionKey: key, user: payer, contentKey: contentKeyOf(content), amount }
+      const matches = key === expected.sessionKey && payer === expected.user && content === expected.contentId && amount >= expected.minAmount
+      expect(Option.isNone(paymentMismatch(candidate, expected))).toBe(matches)
+    }
+  )
   it("rejects a payment that differs in key, payer, content or pays less", () => {
     expect(Option.getOrNull(paymentMismatch(paid, { ...expected, sessionKey: 8n }))).toMatch(/another session/)
     expect(Option.getOrNull(paymentMismatch(paid, { ...expected, user: randomAddress() }))).toMatch(/another address/)
