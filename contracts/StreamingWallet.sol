@@ -13,8 +13,11 @@ import {IYieldVaultErrors} from "./interfaces/IYieldVaultErrors.sol";
 /// (yield first, then principal) into this contract's pool there, and the content's creator is
 /// credited in an internal ledger, from which the creator withdraws (pull payment).
 /// @dev Settled markers are a bitmap: key `k` is bit `k & 0xff` of word `k >> 8` (like Permit2's
-/// unordered nonces). Keys come from a database sequence, so consecutive sessions share a word and
-/// a warm settlement only flips a bit in an already non-zero word.
+/// unordered nonces). Keys come from a database sequence (under a random per-process epoch in the
+/// high bits), so consecutive sessions share a word and a warm settlement only flips a bit in an
+/// already non-zero word. The operator's key space is written by the operator only: a viewer who
+/// pays a session itself (`payForSession`) marks the key in a key space of its own, so nobody can
+/// consume, or collide with, a key the operator will settle.
 contract StreamingWallet is IYieldVaultErrors, AccessControl, Pausable, ReentrancyGuardTransient {
     /// @notice Role allowed to list, update and delist content.
     bytes32 public constant CONTENT_MANAGER_ROLE = keccak256("CONTENT_MANAGER_ROLE");
@@ -52,10 +55,13 @@ contract StreamingWallet is IYieldVaultErrors, AccessControl, Pausable, Reentran
 
     mapping(bytes32 contentId => Content) private _contents;
     mapping(uint256 word => uint256 bits) private _settledWords;
+    mapping(address payer => mapping(uint256 word => uint256 bits)) private _paidWords;
     mapping(address creator => uint256) private _earnings;
 
-    /// @notice `sessionKey` has already been settled.
+    /// @notice `sessionKey` has already been settled by the operator.
     error AlreadySettled(uint256 sessionKey);
+    /// @notice `payer` has already paid `sessionKey` itself.
+    error AlreadyPaid(address payer, uint256 sessionKey);
     /// @notice `contentId` is not listed.
     error ContentNotListed(bytes32 contentId);
     /// @notice `contentId` has never been listed.
@@ -82,6 +88,17 @@ contract StreamingWallet is IYieldVaultErrors, AccessControl, Pausable, Reentran
     event SessionSettled(
         uint256 indexed sessionKey,
         address indexed user,
+        bytes32 indexed contentId,
+        uint256 amount,
+        uint256 fromYield,
+        uint256 fromPrincipal
+    );
+    /// @notice `payer` paid session `sessionKey` on `contentId` itself, for `amount` (`fromYield` +
+    /// `fromPrincipal`). The backend counts it as the session's payment only if `payer` is the session's
+    /// viewer, `contentId` its content and `amount` at least its cost.
+    event SessionPaid(
+        uint256 indexed sessionKey,
+        address indexed payer,
         bytes32 indexed contentId,
         uint256 amount,
         uint256 fromYield,
@@ -165,7 +182,7 @@ contract StreamingWallet is IYieldVaultErrors, AccessControl, Pausable, Reentran
     // ---------------------------------------------------------------- settlement
 
     /// @notice Settles session `sessionKey`: spends `amount` of `user`'s vault funds and credits the
-    /// content's creator. A key can be settled once only (by `settle`, `settleBatch` or `payForSession`).
+    /// content's creator. A key can be settled once only (by `settle` or `settleBatch`).
     /// @dev Only OPERATOR_ROLE, when not paused. Reverts ZeroAmount, AlreadySettled, ContentNotListed,
     /// AmountExceedsPrice, or the vault's InsufficientAllowance / InsufficientBalance.
     /// @param sessionKey The session's settlement key.
@@ -180,12 +197,27 @@ contract StreamingWallet is IYieldVaultErrors, AccessControl, Pausable, Reentran
         whenNotPaused
         returns (uint256 fromYield, uint256 fromPrincipal)
     {
-        return _settle(sessionKey, user, contentId, amount);
+        // Checks
+        if (amount == 0) revert ZeroAmount();
+        uint256 word = sessionKey >> 8;
+        uint256 mask = uint256(1) << (sessionKey & 0xff);
+        uint256 bits = _settledWords[word];
+        if (bits & mask != 0) revert AlreadySettled(sessionKey);
+        address creator = _creatorFor(contentId, amount);
+        // Effects
+        _settledWords[word] = bits | mask;
+        _credit(creator, amount);
+        // Interaction: reverts (undoing the effects) on insufficient allowance or balance.
+        (fromYield, fromPrincipal) = vault.spend(user, amount);
+        emit SessionSettled(sessionKey, user, contentId, amount, fromYield, fromPrincipal);
     }
 
-    /// @notice The user-paid path: the caller settles its own session, paying from its vault funds.
-    /// @dev When not paused. Same checks, same key space and same SessionSettled event as `settle`;
-    /// the caller must have allowed this contract in the vault.
+    /// @notice The user-paid path: the caller pays session `sessionKey` itself, from its vault funds.
+    /// @dev When not paused. The key is marked in the caller's own key space (`paidBy`), never in the
+    /// operator's: a payment by anyone, of any amount, cannot stop the operator from settling the key.
+    /// Reverts ZeroAmount, AlreadyPaid (this caller paid this key already), AlreadySettled (the operator
+    /// settled it: paying again would pay twice), ContentNotListed, AmountExceedsPrice, or the vault's
+    /// InsufficientAllowance / InsufficientBalance. The caller must have allowed this contract in the vault.
     /// @param sessionKey The session's settlement key.
     /// @param contentId The content watched.
     /// @param amount Amount paid (0 < amount <= listed price).
@@ -196,7 +228,21 @@ contract StreamingWallet is IYieldVaultErrors, AccessControl, Pausable, Reentran
         whenNotPaused
         returns (uint256 fromYield, uint256 fromPrincipal)
     {
-        return _settle(sessionKey, msg.sender, contentId, amount);
+        // Checks
+        if (amount == 0) revert ZeroAmount();
+        mapping(uint256 word => uint256 bits) storage paid = _paidWords[msg.sender];
+        uint256 word = sessionKey >> 8;
+        uint256 mask = uint256(1) << (sessionKey & 0xff);
+        uint256 bits = paid[word];
+        if (bits & mask != 0) revert AlreadyPaid(msg.sender, sessionKey);
+        if (_settledWords[word] & mask != 0) revert AlreadySettled(sessionKey);
+        address creator = _creatorFor(contentId, amount);
+        // Effects
+        paid[word] = bits | mask;
+        _credit(creator, amount);
+        // Interaction: reverts (undoing the effects) on insufficient allowance or balance.
+        (fromYield, fromPrincipal) = vault.spend(msg.sender, amount);
+        emit SessionPaid(sessionKey, msg.sender, contentId, amount, fromYield, fromPrincipal);
     }
 
     /// @notice Settles many sessions. A bad entry does not block the others: it is skipped and
@@ -385,7 +431,7 @@ contract StreamingWallet is IYieldVaultErrors, AccessControl, Pausable, Reentran
         return keccak256(bytes(id));
     }
 
-    /// @notice Whether `sessionKey` has been settled.
+    /// @notice Whether the operator has settled `sessionKey`.
     /// @param sessionKey The key.
     /// @return True once settled.
     function isSettled(uint256 sessionKey) external view returns (bool) {
@@ -399,6 +445,14 @@ contract StreamingWallet is IYieldVaultErrors, AccessControl, Pausable, Reentran
         return _isSettled(sessionKey);
     }
 
+    /// @notice Whether `payer` has paid `sessionKey` itself (`payForSession`).
+    /// @param payer The account that paid.
+    /// @param sessionKey The key.
+    /// @return True once paid by `payer`.
+    function paidBy(address payer, uint256 sessionKey) external view returns (bool) {
+        return _paidWords[payer][sessionKey >> 8] & (uint256(1) << (sessionKey & 0xff)) != 0;
+    }
+
     /// @notice A creator's withdrawable earnings.
     /// @param creator The creator.
     /// @return The amount.
@@ -408,26 +462,15 @@ contract StreamingWallet is IYieldVaultErrors, AccessControl, Pausable, Reentran
 
     // ---------------------------------------------------------------- internals
 
-    function _settle(uint256 sessionKey, address user, bytes32 contentId, uint256 amount)
-        private
-        returns (uint256 fromYield, uint256 fromPrincipal)
-    {
-        // Checks
-        if (amount == 0) revert ZeroAmount();
-        uint256 word = sessionKey >> 8;
-        uint256 mask = uint256(1) << (sessionKey & 0xff);
-        uint256 bits = _settledWords[word];
-        if (bits & mask != 0) revert AlreadySettled(sessionKey);
+    /// @dev The creator to credit for `amount` of `contentId`; reverts unless it is listed and the
+    /// amount within its price (one slot read).
+    function _creatorFor(bytes32 contentId, uint256 amount) private view returns (address creator) {
         Content storage c = _contents[contentId];
-        (address creator, uint256 price, bool listed) = (c.creator, c.price, c.listed);
+        uint256 price;
+        bool listed;
+        (creator, price, listed) = (c.creator, c.price, c.listed);
         if (!listed) revert ContentNotListed(contentId);
         if (amount > price) revert AmountExceedsPrice(contentId, amount, price);
-        // Effects
-        _settledWords[word] = bits | mask;
-        _credit(creator, amount);
-        // Interaction: reverts (undoing the effects) on insufficient allowance or balance.
-        (fromYield, fromPrincipal) = vault.spend(user, amount);
-        emit SessionSettled(sessionKey, user, contentId, amount, fromYield, fromPrincipal);
     }
 
     function _credit(address creator, uint256 amount) private {

@@ -1,13 +1,13 @@
 import { type Vitest, describe, expect, it, layer } from "@effect/vitest"
-import { Context, Duration, Effect, Either, Layer, Option } from "effect"
+import { Context, Duration, Effect, Either, FastCheck, Layer, Option } from "effect"
 import { ChainDev, ChainDevLive, ChainFromDev } from "../src/chain/ChainInProcess.js"
 import { ChainViem } from "../src/chain/ChainViem.js"
 import { streamingWalletAbi } from "../src/chain/contracts.js"
-import { Chain, contentKeyOf } from "../src/domain/Chain.js"
+import { Chain, type Settlement, contentKeyOf, paymentMismatch, settlementKeyBase } from "../src/domain/Chain.js"
 import { toAddress } from "../src/domain/Address.js"
 import { configFrom } from "./support/app.js"
 import { hardhatNode } from "./support/hardhatNode.js"
-import { USDC, fundedViewer, randomAddress } from "./support/users.js"
+import { USDC, fundedViewer, payForSession, randomAddress } from "./support/users.js"
 
 /** Hardhat's well-known account #0, the deployer and operator on a development node. */
 const HARDHAT_KEY_0 = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"
@@ -115,22 +115,31 @@ const portSuite = (it: Vitest.MethodsNonLive<Chain | ChainDev, true>) => {
       expect(outcomes.map((o) => o._tag)).toEqual(["Settled"])
     }))
 
-  it.effect("verifyPayment accepts the viewer's own payment and rejects forged, unrelated and failed transactions", () =>
+  it.effect("verifyPayment accepts only the viewer's own payment of this session, content and cost, and rejects everything else", () =>
     Effect.gen(function* () {
       const chain = yield* Chain
       const dev = yield* ChainDev
       const user = yield* fundedViewer()
       const k = key()
-      const paid = yield* chain.settle({ sessionKey: k, user, contentId: "yield-farming-101", amount: 2n * USDC })
+      const paid = yield* payForSession(user, k, "yield-farming-101", 2n * USDC)
       const expected = { sessionKey: k, user, contentId: "yield-farming-101", minAmount: 2n * USDC }
-      expect((yield* chain.verifyPayment(paid.txHash, expected)).amount).toBe(2n * USDC)
+      expect(yield* chain.verifyPayment(paid, expected)).toMatchObject({ sessionKey: k, user, amount: 2n * USDC, txHash: paid })
 
       const reason = (r: Either.Either<unknown, { readonly _tag: string; readonly message: string }>) =>
         Either.isLeft(r) && r.left._tag === "PaymentNotProven" ? r.left.message : "accepted"
       expect(reason(yield* Effect.either(chain.verifyPayment(`0x${"12".repeat(32)}`, expected)))).toMatch(/not found/)
-      expect(reason(yield* Effect.either(chain.verifyPayment(paid.txHash, { ...expected, sessionKey: key() })))).toMatch(/no SessionSettled/)
-      expect(reason(yield* Effect.either(chain.verifyPayment(paid.txHash, { ...expected, user: randomAddress() })))).toMatch(/another address/)
-      expect(reason(yield* Effect.either(chain.verifyPayment(paid.txHash, { ...expected, minAmount: 3n * USDC })))).toMatch(/less than/)
+      expect(reason(yield* Effect.either(chain.verifyPayment(paid, { ...expected, sessionKey: key() })))).toMatch(/no SessionPaid/)
+      expect(reason(yield* Effect.either(chain.verifyPayment(paid, { ...expected, user: randomAddress() })))).toMatch(/another address/)
+      expect(reason(yield* Effect.either(chain.verifyPayment(paid, { ...expected, contentId: "intro-to-defi" })))).toMatch(/other content/)
+      expect(reason(yield* Effect.either(chain.verifyPayment(paid, { ...expected, minAmount: 3n * USDC })))).toMatch(/less than/)
+      // a stranger's payment of the viewer's key is not the viewer's
+      const stranger = yield* fundedViewer()
+      const strangers = yield* payForSession(stranger, k, "yield-farming-101", 2n * USDC)
+      expect(reason(yield* Effect.either(chain.verifyPayment(strangers, expected)))).toMatch(/another address/)
+      // the operator's settlement is not a viewer's own payment
+      const k2 = key()
+      const operatorPaid = yield* chain.settle({ sessionKey: k2, user, contentId: "yield-farming-101", amount: 2n * USDC })
+      expect(reason(yield* Effect.either(chain.verifyPayment(operatorPaid.txHash, { ...expected, sessionKey: k2 })))).toMatch(/no SessionPaid/)
       // a reverted transaction: sent without simulation, with fixed gas, so it is mined and fails (Hardhat
       // still mines it and then throws, naming its hash on the error)
       const failed = yield* Effect.promise(() =>
@@ -139,7 +148,7 @@ const portSuite = (it: Vitest.MethodsNonLive<Chain | ChainDev, true>) => {
             address: dev.deployment.wallet,
             abi: streamingWalletAbi,
             functionName: "settle",
-            args: [k, user, contentKeyOf("yield-farming-101"), 1n],
+            args: [k2, user, contentKeyOf("yield-farming-101"), 1n],
             gas: 300_000n
           })
           .then(
@@ -150,7 +159,74 @@ const portSuite = (it: Vitest.MethodsNonLive<Chain | ChainDev, true>) => {
       if (failed === undefined) throw new Error("expected the transaction to fail")
       expect(reason(yield* Effect.either(chain.verifyPayment(failed, expected)))).toMatch(/failed/)
     }))
+
+  it.effect("findSettlement sees only the operator's settlements: a viewer's own payment of the key is not one", () =>
+    Effect.gen(function* () {
+      const chain = yield* Chain
+      const user = yield* fundedViewer()
+      const k = key()
+      yield* payForSession(user, k, "intro-to-defi", 1n)
+      expect(Option.isNone(yield* chain.findSettlement(k))).toBe(true)
+      const paid = yield* chain.settle({ sessionKey: k, user, contentId: "intro-to-defi", amount: 4n * USDC })
+      expect(Option.getOrThrow(yield* chain.findSettlement(k))).toEqual(paid)
+    }))
 }
+
+describe("settlementKeyBase: a process's keys", () => {
+  it.prop(
+    "lie in [2^127, 2^128), consecutive ones share a bitmap word, and two epochs never give the same key",
+    { a: FastCheck.bigInt({ min: 0n, max: 2n ** 64n - 1n }), b: FastCheck.bigInt({ min: 0n, max: 2n ** 64n - 1n }), n: FastCheck.bigInt({ min: 1n, max: 2n ** 63n - 1n }) },
+    ({ a, b, n }) => {
+      const ka = settlementKeyBase(a) + n
+      expect(ka).toBeGreaterThanOrEqual(2n ** 127n)
+      expect(ka).toBeLessThan(2n ** 128n)
+      // consecutive keys of one epoch share a 256-bit bitmap word unless they cross its boundary
+      if (n % 256n !== 255n) expect((ka + 1n) >> 8n).toBe(ka >> 8n)
+      if ((a | (1n << 63n)) !== (b | (1n << 63n))) expect(settlementKeyBase(b) + n).not.toBe(ka)
+    }
+  )
+})
+
+describe("paymentMismatch: the one rule for a viewer's payment and for adopting a settled key", () => {
+  const user = toAddress("0x70997970c51812dc3a010c7d01b50e0d17dc79c8")
+  const paid: Settlement = {
+    sessionKey: 7n,
+    user,
+    contentKey: contentKeyOf("intro-to-defi"),
+    amount: 5n,
+    fromYield: 0n,
+    fromPrincipal: 5n,
+    txHash: `0x${"ab".repeat(32)}`,
+    blockNumber: 1n,
+    gasUsed: 1n,
+    batchSize: 1
+  }
+  const expected = { sessionKey: 7n, user, contentId: "intro-to-defi", minAmount: 5n }
+  it("accepts a payment matching every field, or paying more than the cost", () => {
+    expect(paymentMismatch(paid, expected)).toEqual(Option.none())
+    expect(paymentMismatch(paid, { ...expected, minAmount: 4n })).toEqual(Option.none())
+  })
+  it.prop(
+    "accepts exactly the payments that match in key, payer and content and pay at least the cost",
+    {
+      key: FastCheck.bigInt({ min: 0n, max: 3n }),
+      payer: FastCheck.constantFrom(user, toAddress("0x3c44cdddb6a900fa2b585dd299e03d12fa4293bc")),
+      content: FastCheck.constantFrom("intro-to-defi", "yield-farming-101"),
+      amount: FastCheck.bigInt({ min: 1n, max: 10n })
+    },
+    ({ amount, content, key, payer }) => {
+      const candidate = { ...paid, sessionKey: key, user: payer, contentKey: contentKeyOf(content), amount }
+      const matches = key === expected.sessionKey && payer === expected.user && content === expected.contentId && amount >= expected.minAmount
+      expect(Option.isNone(paymentMismatch(candidate, expected))).toBe(matches)
+    }
+  )
+  it("rejects a payment that differs in key, payer, content or pays less", () => {
+    expect(Option.getOrNull(paymentMismatch(paid, { ...expected, sessionKey: 8n }))).toMatch(/another session/)
+    expect(Option.getOrNull(paymentMismatch(paid, { ...expected, user: randomAddress() }))).toMatch(/another address/)
+    expect(Option.getOrNull(paymentMismatch(paid, { ...expected, contentId: "yield-farming-101" }))).toMatch(/other content/)
+    expect(Option.getOrNull(paymentMismatch(paid, { ...expected, minAmount: 6n }))).toMatch(/less than/)
+  })
+})
 
 describe("Chain port", () => {
   describe("in-process (Hardhat EDR)", () => {

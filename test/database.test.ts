@@ -58,8 +58,8 @@ describe("database", () => {
           const sql = yield* SqlClient.SqlClient
           yield* seedCatalogue()
           const insert = (id: string, status: string) => sql`
-            INSERT INTO sessions (id, user_address, content_id, status, full_price, total_duration, started_at, segment_started_at, updated_at)
-            VALUES (${id}, '0x742c4b0f8e6cd2e0b35e8ef6dbc66f5c6d4b9e8a', 'intro-to-defi', ${status}, 10000000, 3600, now(), now(), now())`
+            INSERT INTO sessions (id, settlement_key, user_address, content_id, status, full_price, total_duration, started_at, segment_started_at, updated_at)
+            VALUES (${id}, nextval('settlement_key_seq'), '0x742c4b0f8e6cd2e0b35e8ef6dbc66f5c6d4b9e8a', 'intro-to-defi', ${status}, 10000000, 3600, now(), now(), now())`
           yield* insert("session_a_00000001", "COMPLETED")
           yield* insert("session_a_00000002", "ACTIVE")
           return yield* Effect.either(insert("session_a_00000003", "PAUSED"))

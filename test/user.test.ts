@@ -38,9 +38,9 @@ const insertSession = (row: {
     const open = row.status === "ACTIVE" || row.status === "PAUSED"
     const startedAt = new Date(row.segmentStartedAt - row.activeMs)
     const rows = yield* sql<{ readonly settlementKey: string }>`
-      INSERT INTO sessions (id, user_address, content_id, status, full_price, total_duration, started_at, active_ms, paused_ms,
+      INSERT INTO sessions (id, settlement_key, user_address, content_id, status, full_price, total_duration, started_at, active_ms, paused_ms,
                             segment_started_at, ended_at, billed_seconds, final_cost, updated_at)
-      VALUES (${id}, ${row.user}, ${row.contentId}, ${row.status}, ${row.fullPrice.toString()}::numeric, ${row.totalDuration}, ${startedAt},
+      VALUES (${id}, nextval('settlement_key_seq'), ${row.user}, ${row.contentId}, ${row.status}, ${row.fullPrice.toString()}::numeric, ${row.totalDuration}, ${startedAt},
               ${row.activeMs}, 0, ${new Date(row.segmentStartedAt)}, ${open ? null : new Date(row.segmentStartedAt)}::timestamptz,
               ${row.billedSeconds}::integer, ${row.finalCost === null ? null : row.finalCost.toString()}::numeric, ${new Date(row.segmentStartedAt)})
       RETURNING settlement_key::text AS "settlementKey"`

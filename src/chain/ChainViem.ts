@@ -23,9 +23,11 @@ import {
   type BatchOutcome,
   Chain,
   type ChainBinding,
+  type ExpectedPayment,
   type Settlement,
   type SettlementRequest,
-  contentKeyOf
+  contentKeyOf,
+  paymentMismatch
 } from "../domain/Chain.js"
 import { ChainUnavailable, PaymentNotProven, SettlementRejected } from "../domain/errors.js"
 import { trackChainCall } from "../metrics/Metrics.js"
@@ -76,6 +78,7 @@ export const makeChain = (clients: ChainClients) =>
 
     const settledEvent = [getAbiItem({ abi: streamingWalletAbi, name: "SessionSettled" })]
     const rejectedEvent = [getAbiItem({ abi: streamingWalletAbi, name: "SettlementRejected" })]
+    const paidEvent = [getAbiItem({ abi: streamingWalletAbi, name: "SessionPaid" })]
     /**
      * The wallet's own logs in a receipt. Decoding goes through an ABI of the one event wanted:
      * viem hashes the selector of every event of the ABI for every log it tries, which was the
@@ -202,10 +205,8 @@ export const makeChain = (clients: ChainClients) =>
         return Option.some(toSettlement(log, receipt, inTx.length))
       })
 
-    const verifyPayment = (
-      txHash: Hex,
-      expected: { readonly sessionKey: bigint; readonly user: string; readonly contentId: string; readonly minAmount: bigint }
-    ) =>
+    /** Only a viewer's own payment (SessionPaid) counts: the operator's settlements are not the viewer's proof. */
+    const verifyPayment = (txHash: Hex, expected: ExpectedPayment) =>
       Effect.gen(function* () {
         const notProven = (reason: string) => new PaymentNotProven({ txHash, reason })
         const receipt = yield* Effect.tryPromise({
@@ -213,18 +214,18 @@ export const makeChain = (clients: ChainClients) =>
           catch: (e) => (e instanceof Error && /could not be found|not found/i.test(e.message) ? notProven("transaction not found") : unavailable(e))
         })
         if (receipt.status !== "success") return yield* notProven("the transaction failed")
-        const logs = parseEventLogs({ abi: settledEvent, logs: walletLogs(receipt.logs) })
-        const log = logs.find((l) => l.args.sessionKey === expected.sessionKey)
-        if (!log) return yield* notProven("it holds no SessionSettled event for this session")
-        if (log.args.user.toLowerCase() !== expected.user) return yield* notProven("it was paid by another address")
-        if (log.args.contentId !== contentKeyOf(expected.contentId)) return yield* notProven("it paid for other content")
-        if (log.args.amount < expected.minAmount) {
-          return yield* notProven(`it paid ${log.args.amount}, less than the session's cost ${expected.minAmount}`)
-        }
+        const payments = parseEventLogs({ abi: paidEvent, logs: walletLogs(receipt.logs) }).map((l) =>
+          toSettlement({ args: { ...l.args, user: l.args.payer } }, receipt, 1)
+        )
+        const forKey = payments.filter((p) => p.sessionKey === expected.sessionKey)
+        const paid = forKey.find((p) => p.user === expected.user) ?? forKey[0]
+        if (!paid) return yield* notProven("it holds no SessionPaid event for this session")
+        const mismatch = paymentMismatch(paid, expected)
+        if (Option.isSome(mismatch)) return yield* notProven(mismatch.value)
         const head = yield* read("getBlockNumber", () => publicClient.getBlockNumber({ cacheTime: 0 }))
         const seen = head - receipt.blockNumber + 1n
         if (seen < BigInt(confirmations)) return yield* notProven(`it has ${seen} of ${confirmations} confirmations; retry later`)
-        return toSettlement(log, receipt, logs.length)
+        return paid
       }).pipe(Effect.withSpan("Chain.verifyPayment"))
 
     return Chain.of({

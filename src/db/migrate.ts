@@ -2,12 +2,14 @@ import { Migrator } from "@effect/sql"
 import { Effect } from "effect"
 import migration0001 from "./migrations/0001_init.js"
 import migration0002 from "./migrations/0002_auth.js"
+import migration0003 from "./migrations/0003_settlement_keys.js"
 import migration0004 from "./migrations/0004_debts.js"
 
 /** Static imports (not the file system): PgMigrator.fromFileSystem cannot load .ts under vitest. */
 const migrations = {
   "0001_init": migration0001,
   "0002_auth": migration0002,
+  "0003_settlement_keys": migration0003,
   "0004_debts": migration0004
 }
 

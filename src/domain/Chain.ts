@@ -41,7 +41,10 @@ export interface SettlementRequest {
   readonly amount: bigint
 }
 
-/** A `SessionSettled` event as found in a receipt or in the logs. */
+/**
+ * A payment found on chain: the operator's `SessionSettled` event, or a viewer's own `SessionPaid`
+ * (whose payer is `user`), from a receipt or the logs.
+ */
 export interface Settlement {
   readonly sessionKey: bigint
   readonly user: Address
@@ -55,6 +58,15 @@ export interface Settlement {
   readonly gasUsed: bigint
   /** How many settlements that transaction carried. */
   readonly batchSize: number
+}
+
+/** What counts as a session's payment: this key, from this viewer, for this content, for at least the cost. */
+export interface ExpectedPayment {
+  readonly sessionKey: bigint
+  readonly user: Address
+  /** Catalogue id. */
+  readonly contentId: string
+  readonly minAmount: bigint
 }
 
 export type BatchOutcome =
@@ -82,13 +94,34 @@ export class Chain extends Context.Tag("payg/Chain")<
     ) => Effect.Effect<ReadonlyArray<BatchOutcome>, ChainUnavailable | SettlementRejected>
     /** The settlement already on chain for a key, if any. */
     readonly findSettlement: (sessionKey: bigint) => Effect.Effect<Option.Option<Settlement>, ChainUnavailable>
-    /** Checks that a user-sent transaction settled this session for at least `minAmount`. */
-    readonly verifyPayment: (
-      txHash: `0x${string}`,
-      expected: { readonly sessionKey: bigint; readonly user: Address; readonly contentId: string; readonly minAmount: bigint }
-    ) => Effect.Effect<Settlement, ChainUnavailable | PaymentNotProven>
+    /**
+     * Checks that a viewer-sent transaction holds the viewer's own payment (`SessionPaid`) of this
+     * session, matching `expected` in every field (`paymentMismatch`), with enough confirmations.
+     */
+    readonly verifyPayment: (txHash: `0x${string}`, expected: ExpectedPayment) => Effect.Effect<Settlement, ChainUnavailable | PaymentNotProven>
   }
 >() {}
 
+/**
+ * The first settlement key of an epoch (docs/SECURITY.md, "Settlement keys and payments"): a key is
+ * `base + n`, with `n` from the database sequence and the epoch 64 random bits (top bit set) drawn
+ * once per server process. A key is therefore new to the chain whatever happened to the database
+ * (fresh, wiped, restored from a backup, cloned, in memory and restarted), while one process's
+ * consecutive keys still share the contract's 256-bit bitmap words.
+ */
+export const settlementKeyBase = (epoch: bigint): bigint => (BigInt.asUintN(64, epoch) | (1n << 63n)) << 64n
+
 /** The on-chain content id: keccak256 of the catalogue id's UTF-8 bytes, the same for every adapter. */
 export const contentKeyOf = (contentId: string): `0x${string}` => keccak256(toBytes(contentId))
+
+/**
+ * Why a payment found on chain is not the expected one, or None when it is. Every field is checked:
+ * the one rule for a viewer's own payment (`verifyPayment`) and for adopting a key already settled.
+ */
+export const paymentMismatch = (paid: Settlement, expected: ExpectedPayment): Option.Option<string> => {
+  if (paid.sessionKey !== expected.sessionKey) return Option.some("it is for another session")
+  if (paid.user !== expected.user) return Option.some("it was paid by another address")
+  if (paid.contentKey !== contentKeyOf(expected.contentId)) return Option.some("it paid for other content")
+  if (paid.amount < expected.minAmount) return Option.some(`it paid ${paid.amount}, less than the session's cost ${expected.minAmount}`)
+  return Option.none()
+}

@@ -1,7 +1,9 @@
 import { SqlClient } from "@effect/sql"
 import type { SqlError } from "@effect/sql/SqlError"
 import { Context, Effect, Layer, Option } from "effect"
+import { randomBytes } from "node:crypto"
 import { type Address, toAddress } from "../domain/Address.js"
+import { settlementKeyBase } from "../domain/Chain.js"
 import type { SessionClock, SessionId, SessionStatus } from "../domain/Session.js"
 import { SessionId as SessionIdSchema } from "../domain/Session.js"
 import { DatabaseUnavailable, SessionAlreadyOpen } from "../domain/errors.js"
@@ -212,7 +214,8 @@ const toRecord = (r: Row): SessionRecord => {
   }
 }
 
-
+/** This process's settlement-key epoch: 64 random bits, drawn once (see `settlementKeyBase`). */
+const drawEpoch = Effect.sync(() => BigInt(`0x${randomBytes(8).toString("hex")}`))
 
 const isUniqueViolation = (e: SqlError): boolean =>
   typeof e.cause === "object" && e.cause !== null && "code" in e.cause && e.cause.code === "23505"
@@ -226,6 +229,7 @@ export const SessionRepoPg = Layer.effect(
     const ts = (ms: number) => new Date(ms)
 
     const pool = yield* PgPool
+    const keyBase = settlementKeyBase(yield* drawEpoch).toString()
     const findText = `${SELECT_SESSION} WHERE s.id = $1`
     // the hottest read (GET /api/session/:id): straight through the pool
     const find = (id: string) => rawQuery<Row>(pool, findText, [id], "payg_session_find").pipe(Effect.map(one), orUnavailable)
@@ -239,9 +243,9 @@ export const SessionRepoPg = Layer.effect(
     return SessionRepo.of({
       insert: (s) =>
         sql`
-          INSERT INTO sessions (id, user_address, content_id, status, full_price, total_duration, started_at,
+          INSERT INTO sessions (id, settlement_key, user_address, content_id, status, full_price, total_duration, started_at,
                                 active_ms, paused_ms, segment_started_at, updated_at)
-          VALUES (${s.id}, ${s.userAddress}, ${s.contentId}, ${s.clock.status}, ${s.fullPrice.toString()}, ${s.totalDuration},
+          VALUES (${s.id}, ${keyBase}::numeric + nextval('settlement_key_seq'), ${s.userAddress}, ${s.contentId}, ${s.clock.status}, ${s.fullPrice.toString()}, ${s.totalDuration},
                   ${ts(s.clock.startedAt)}, ${s.clock.activeMs}, ${s.clock.pausedMs}, ${ts(s.clock.segmentStartedAt)},
                   ${ts(s.clock.startedAt)})`.pipe(
           Effect.catchIf(isUniqueViolation, () => Effect.fail(new SessionAlreadyOpen({ contentId: s.contentId }))),

@@ -1,5 +1,5 @@
 import { Clock, Context, Effect, Layer, Metric, Option } from "effect"
-import { Chain, type Settlement } from "../domain/Chain.js"
+import { Chain, type ExpectedPayment, type Settlement, paymentMismatch } from "../domain/Chain.js"
 import type { DatabaseUnavailable } from "../domain/errors.js"
 import { settlementDebts, settlementDebtsPaid, settlementsConfirmed, settlementsFailed } from "../metrics/Metrics.js"
 import { type SettlementRecord, SessionRepo } from "./SessionRepo.js"
@@ -96,11 +96,19 @@ export const SettlementsLive = Layer.effect(
       )
     const touch = (s: SettlementRecord) => Effect.flatMap(Clock.currentTimeMillis, (now) => repo.touchSettlement(s.sessionId, now))
 
-    /** An on-chain settlement of this key counts only if it is this session's payment. */
+    const expectedOf = (s: SettlementRecord): ExpectedPayment => ({
+      sessionKey: s.settlementKey,
+      user: s.userAddress,
+      contentId: s.contentId,
+      minAmount: s.amount
+    })
+
+    /** An on-chain settlement of this key counts only if it is this session's payment: the same rule as verifyPayment. */
     const adopt = (s: SettlementRecord, onChain: Settlement) =>
-      onChain.user === s.userAddress && onChain.amount === s.amount
-        ? confirm(s, onChain)
-        : fail(s, `settlement key ${s.settlementKey} was already used on chain by another payment`)
+      Option.match(paymentMismatch(onChain, expectedOf(s)), {
+        onNone: () => confirm(s, onChain),
+        onSome: (why) => fail(s, `settlement key ${s.settlementKey} was already used on chain by another payment (${why})`)
+      })
 
     const finishOperator = (s: SettlementRecord) =>
       settler.submit({ sessionKey: s.settlementKey, user: s.userAddress, contentId: s.contentId, amount: s.amount }).pipe(
@@ -125,7 +133,7 @@ export const SettlementsLive = Layer.effect(
       const hash = s.userTxHash
       if (hash === null || !hash.startsWith("0x")) return fail(s, "no transaction hash recorded")
       return chain
-        .verifyPayment(`0x${hash.slice(2)}`, { sessionKey: s.settlementKey, user: s.userAddress, contentId: s.contentId, minAmount: s.amount })
+        .verifyPayment(`0x${hash.slice(2)}`, expectedOf(s))
         .pipe(
           Effect.matchEffect({
             onSuccess: (paid) => confirm(s, paid),

@@ -267,19 +267,35 @@ describe("StreamingWallet", () => {
   })
 
   describe("payForSession", () => {
-    it("payForSession_userPays_andEmitsSessionSettled", async () => {
+    it("payForSession_userPays_intoOwnKeySpace_andEmitsSessionPaid", async () => {
       const w = p.as(alice).wallet
       const receipt = await mined(w.write.payForSession([42n, SINTEL, USDC / 2n]))
-      const [event] = parseEventLogs({ abi: streamingWalletAbi, eventName: "SessionSettled", logs: receipt.logs })
-      expect(event?.args).toEqual({ sessionKey: 42n, user: addr(alice), contentId: SINTEL, amount: USDC / 2n, fromYield: USDC / 2n, fromPrincipal: 0n })
+      const [event] = parseEventLogs({ abi: streamingWalletAbi, eventName: "SessionPaid", logs: receipt.logs })
+      expect(event?.args).toEqual({ sessionKey: 42n, payer: addr(alice), contentId: SINTEL, amount: USDC / 2n, fromYield: USDC / 2n, fromPrincipal: 0n })
+      expect(parseEventLogs({ abi: streamingWalletAbi, eventName: "SessionSettled", logs: receipt.logs })).toHaveLength(0)
       expect(await w.read.earningsOf([addr(creatorB)])).toBe(USDC / 2n)
-      expect(await w.read.isSettled([42n])).toBe(true)
+      expect(await w.read.paidBy([addr(alice), 42n])).toBe(true)
+      // the operator's key space is untouched
+      expect(await w.read.isSettled([42n])).toBe(false)
     })
 
-    it("payForSession_thenSettle_sameKey_revertsAlreadySettled", async () => {
-      await mined(p.as(alice).wallet.write.payForSession([42n, SINTEL, USDC]))
-      await expectRevert(operatorWallet().write.settle([42n, addr(alice), SINTEL, USDC]), "AlreadySettled", [42n])
+    it("payForSession_revertsWhen_alreadyPaidByCaller", async () => {
+      await mined(p.as(alice).wallet.write.payForSession([42n, SINTEL, USDC / 2n]))
+      await expectRevert(p.as(alice).wallet.write.payForSession([42n, SINTEL, USDC]), "AlreadyPaid", [addr(alice), 42n])
+    })
+
+    it("payForSession_revertsWhen_operatorAlreadySettledKey", async () => {
+      await mined(operatorWallet().write.settle([42n, addr(alice), SINTEL, USDC]))
       await expectRevert(p.as(alice).wallet.write.payForSession([42n, SINTEL, USDC]), "AlreadySettled", [42n])
+      expect(await p.as(alice).wallet.read.paidBy([addr(alice), 42n])).toBe(false)
+    })
+
+    it("settle_afterUserPaidSameKey_stillSettles", async () => {
+      await mined(p.as(alice).wallet.write.payForSession([42n, SINTEL, 1n]))
+      const receipt = await mined(operatorWallet().write.settle([42n, addr(alice), SINTEL, USDC]))
+      const [event] = parseEventLogs({ abi: streamingWalletAbi, eventName: "SessionSettled", logs: receipt.logs })
+      expect(event?.args).toMatchObject({ sessionKey: 42n, user: addr(alice), amount: USDC })
+      expect(await operatorWallet().read.isSettled([42n])).toBe(true)
     })
 
     it("payForSession_revertsWhen_checksFail", async () => {

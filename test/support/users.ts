@@ -1,8 +1,10 @@
 import { Effect } from "effect"
 import { randomBytes } from "node:crypto"
+import { createWalletClient, custom } from "viem"
 import { streamingWalletAbi } from "../../src/chain/contracts.js"
 import { ChainDev, type Funding } from "../../src/chain/ChainInProcess.js"
 import { type Address, toAddress } from "../../src/domain/Address.js"
+import { contentKeyOf } from "../../src/domain/Chain.js"
 
 export const USDC = 1_000_000n
 
@@ -30,4 +32,22 @@ export const settlementsOnChain = (sessionKey: bigint) =>
         fromBlock: 0n
       })
     )
+  })
+
+/** The viewer pays a session itself (`payForSession`, sent from the viewer's impersonated address); the transaction hash. */
+export const payForSession = (payer: Address, sessionKey: bigint, contentId: string, amount: bigint) =>
+  Effect.gen(function* () {
+    const dev = yield* ChainDev
+    const viewer = createWalletClient({ chain: dev.walletClient.chain, transport: custom(dev.provider), account: payer })
+    return yield* Effect.promise(async () => {
+      const hash = await viewer.writeContract({
+        address: dev.deployment.wallet,
+        abi: streamingWalletAbi,
+        functionName: "payForSession",
+        args: [sessionKey, contentKeyOf(contentId), amount]
+      })
+      const receipt = await dev.publicClient.waitForTransactionReceipt({ hash })
+      if (receipt.status !== "success") throw new Error(`payForSession ${hash} reverted`)
+      return hash
+    })
   })
