@@ -10,6 +10,7 @@
  */
 import { Config, Console, Effect, Layer, Option, Redacted } from "effect"
 import { readFile } from "node:fs/promises"
+import { getAddress } from "viem"
 import { streamingWalletAbi, yieldVaultAbi } from "../src/chain/contracts.js"
 import { readToken } from "../src/chain/token.js"
 import { AppConfig } from "../src/config.js"
@@ -45,7 +46,7 @@ const program = Effect.gen(function* () {
   let changed = 0
   for (const s of synced) {
     if (s.chain !== "unchanged" || s.database !== "unchanged") changed++
-    yield* Console.log(`${s.contentId}: chain ${s.chain}, database ${s.database} (${price(s.fullPrice)}, ${s.totalDuration} s, creator ${s.creatorAddress})`)
+    yield* Console.log(`${s.contentId}: chain ${s.chain}, database ${s.database} (${price(s.fullPrice)}, ${s.totalDuration} s, creator ${getAddress(s.creatorAddress)})`)
   }
   yield* Console.log(changed === 0 ? `nothing to change: ${synced.length} item(s) already in sync` : `${changed} of ${synced.length} item(s) changed`)
 })

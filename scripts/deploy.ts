@@ -10,6 +10,7 @@
  * Every role defaults to the deployer. `--network-id N` refuses any other chain (deploy:sepolia: 11155111).
  */
 import { Console, Effect } from "effect"
+import { getAddress } from "viem"
 import { deployPaygContracts } from "../src/chain/deploy.js"
 import { MAINNET_CHAIN_IDS, readToken, unsupportedToken } from "../src/chain/token.js"
 import { addressFlag, attempt, clientsFor, fail, flags, privateKey, runScript } from "./support/cli.js"
@@ -45,9 +46,9 @@ const program = Effect.gen(function* () {
   // stdout: settings only (KEY=value and comments), so that it can be saved as an env file
   yield* Console.log(`# payg on chain ${chainId}: token ${info.symbol} (${info.decimals} decimals)${token === undefined ? ", a MockUSDC deployed now" : ""}`)
   yield* Console.log(`NETWORK_ID=${chainId}`)
-  yield* Console.log(`MOCK_USDC_ADDRESS=${d.usdc}`)
-  yield* Console.log(`YIELD_VAULT_ADDRESS=${d.vault}`)
-  yield* Console.log(`STREAMING_WALLET_ADDRESS=${d.wallet}`)
+  yield* Console.log(`MOCK_USDC_ADDRESS=${getAddress(d.usdc)}`)
+  yield* Console.log(`YIELD_VAULT_ADDRESS=${getAddress(d.vault)}`)
+  yield* Console.log(`STREAMING_WALLET_ADDRESS=${getAddress(d.wallet)}`)
   yield* Console.log(`DEPLOYMENT_BLOCK=${d.fromBlock}`)
   yield* Console.log(`# roles: admin ${roles.admin}, operator ${roles.operator} (the server's PRIVATE_KEY),`)
   yield* Console.log(`#   content manager ${roles.contentManager} (catalogue:sync's key), pauser ${roles.pauser}, yield manager ${roles.yieldManager}`)

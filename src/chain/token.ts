@@ -14,19 +14,16 @@ export interface TokenInfo {
   readonly decimals: number
 }
 
-/** Reads the token's symbol and decimals; fails naming the address when it is not an ERC-20. */
+/** Reads the token's decimals (and symbol); fails naming the address when it is not an ERC-20. */
 export const readToken = async (publicClient: PublicClient<Transport, Chain | undefined>, address: Address): Promise<TokenInfo> => {
   const code = await publicClient.getCode({ address })
   if (code === undefined || code === "0x") throw new Error(`no contract at ${address}: the token must be an ERC-20 deployed on this chain`)
-  try {
-    const [decimals, symbol] = await Promise.all([
-      publicClient.readContract({ address, abi: mockUsdcAbi, functionName: "decimals" }),
-      publicClient.readContract({ address, abi: mockUsdcAbi, functionName: "symbol" })
-    ])
-    return { address, symbol, decimals }
-  } catch (e) {
-    throw new Error(`${address} does not answer ERC-20 decimals() and symbol(): ${e instanceof Error ? e.message.split("\n")[0] : String(e)}`)
-  }
+  const decimals = await publicClient.readContract({ address, abi: mockUsdcAbi, functionName: "decimals" }).catch((e: unknown) => {
+    throw new Error(`${address} does not answer ERC-20 decimals(): ${e instanceof Error ? e.message.split("\n")[0] : String(e)}`)
+  })
+  // symbol() is optional in ERC-20 (and a bytes32 in some old tokens): only used in messages
+  const symbol = await publicClient.readContract({ address, abi: mockUsdcAbi, functionName: "symbol" }).catch(() => "token")
+  return { address, symbol, decimals }
 }
 
 /** Why a token cannot be used, or undefined when it can. */
