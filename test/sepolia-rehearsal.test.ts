@@ -7,6 +7,7 @@ import path from "node:path"
 import { type Address, type Hex, createPublicClient, createWalletClient, getAddress, http, keccak256, toBytes } from "viem"
 import { privateKeyToAccount } from "viem/accounts"
 import { mockUsdcBytecode, streamingWalletAbi, yieldVaultAbi } from "../src/chain/contracts.js"
+import { deployPaygContracts } from "../src/chain/deploy.js"
 import { contentKeyOf } from "../src/domain/Chain.js"
 import { freshDatabaseUrl } from "./support/database.js"
 import { hardhatNodeWith } from "./support/hardhatNode.js"
@@ -46,6 +47,21 @@ const npmRun = (script: string, args: ReadonlyArray<string>, env: Record<string,
     child.stdout.on("data", (d: Buffer) => (stdout += d.toString()))
     child.stderr.on("data", (d: Buffer) => (stderr += d.toString()))
     child.on("close", (code) => resume(Effect.succeed({ code, stdout, stderr })))
+  })
+
+/** The server (`node --import tsx src/main.ts`) expected to refuse to start: its exit code and output. */
+const serverExit = (env: Record<string, string>) =>
+  Effect.async<Run>((resume) => {
+    const child = spawn(process.execPath, ["--import", "tsx", "src/main.ts"], {
+      env: { PATH: process.env.PATH ?? "", PORT: "0", HOST: "127.0.0.1", ...env },
+      stdio: ["ignore", "pipe", "pipe"]
+    })
+    let stdout = ""
+    let stderr = ""
+    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()))
+    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()))
+    child.on("close", (code) => resume(Effect.succeed({ code, stdout, stderr })))
+    return Effect.sync(() => child.kill("SIGKILL"))
   })
 
 /** The KEY=value lines a deployment prints (what the README saves as sepolia.env). */
@@ -202,9 +218,9 @@ describe("the README's Sepolia steps on a node that reports chain id 11155111", 
       120_000
     )
 
-    it.scoped("deploy:sepolia refuses a token whose decimals are not 6, and deploys nothing", () =>
+    it.scoped("deploy:sepolia refuses a token whose decimals are not 6, and deploys nothing; the server refuses to start on one", () =>
       Effect.gen(function* () {
-        const { rpcUrl } = yield* Rehearsal
+        const { database, rpcUrl } = yield* Rehearsal
         const chain = createPublicClient({ transport: http(rpcUrl) })
         // a contract answering 18 to every call (decimals() included): runtime PUSH1 18, MSTORE at 0, RETURN 32 bytes
         const eighteen = yield* deployRaw(rpcUrl, "0x600a600c600039600a6000f3601260005260206000f3")
@@ -213,6 +229,34 @@ describe("the README's Sepolia steps on a node that reports chain id 11155111", 
         expect(refused.code).toBe(1)
         expect(refused.stderr).toContain(`has 18 decimals; payg supports 6-decimal tokens (USDC) only; nothing was deployed`)
         expect(yield* Effect.promise(() => chain.getTransactionCount({ address: DEPLOYER }))).toBe(before)
+
+        // a deployment made around such a token anyway: the server refuses to start on it, and on a vault
+        // whose token is not MOCK_USDC_ADDRESS
+        const d = yield* Effect.promise(async () => {
+          const transport = http(rpcUrl)
+          const viemChain = { id: SEPOLIA, name: "rehearsal", nativeCurrency: { name: "Ether", symbol: "ETH", decimals: 18 }, rpcUrls: { default: { http: [rpcUrl] } } }
+          const admin = createWalletClient({ chain: viemChain, transport, account: privateKeyToAccount(DEPLOYER_KEY) })
+          const roles = { operator: DEPLOYER, contentManager: DEPLOYER, yieldManager: DEPLOYER } as const
+          return deployPaygContracts(createPublicClient({ chain: viemChain, transport, pollingInterval: 50 }), admin, roles, { token: eighteen })
+        })
+        const start = (usdc: string) =>
+          serverExit({
+            RPC_URL: rpcUrl,
+            PRIVATE_KEY: DEPLOYER_KEY,
+            NETWORK_ID: String(SEPOLIA),
+            MOCK_USDC_ADDRESS: usdc,
+            YIELD_VAULT_ADDRESS: d.vault,
+            STREAMING_WALLET_ADDRESS: d.wallet,
+            LOG_LEVEL: "warn",
+            // refused before the database is bound: the rehearsal's database is left as it is
+            ...database
+          })
+        const wrongDecimals = yield* start(eighteen)
+        expect(wrongDecimals.code).toBe(1)
+        expect(wrongDecimals.stderr).toContain(`payg: cannot start: the token at ${eighteen} has 18 decimals; payg supports 6-decimal tokens (USDC) only`)
+        const notTheVaults = yield* start(DEPLOYER)
+        expect(notTheVaults.code).toBe(1)
+        expect(notTheVaults.stderr).toContain(`payg: cannot start: the YieldVault at ${d.vault.toLowerCase()} holds ${getAddress(eighteen)}, not MOCK_USDC_ADDRESS ${DEPLOYER.toLowerCase()}`)
       })
     )
 

@@ -30,7 +30,7 @@ export const readToken = async (publicClient: PublicClient<Transport, Chain | un
 export const unsupportedToken = (token: TokenInfo): string | undefined =>
   token.decimals === SUPPORTED_DECIMALS
     ? undefined
-    : `the token ${token.symbol} at ${token.address} has ${token.decimals} decimals; payg supports ${SUPPORTED_DECIMALS}-decimal tokens (USDC) only`
+    : `the token at ${token.address} has ${token.decimals} decimals; payg supports ${SUPPORTED_DECIMALS}-decimal tokens (USDC) only`
 
 /**
  * Chain ids of main networks where test tokens must never be minted: Ethereum, Optimism, BNB Chain,
