@@ -55,7 +55,17 @@ const DEV_KEYS = [
 
 ]
 
-// Sepolia: RPC_URL and PRIVATE_KEY (the deployer, which becomes admin, operator and content manager).
+/**
+ * The chain id the Hardhat network reports: 31337, or HARDHAT_CHAIN_ID for a `hardhat node` that calls itself
+ * another chain (`npm run chain:sepolia`: a local rehearsal of the Sepolia steps, see the README).
+ */
+const nodeChainId = process.env["HARDHAT_CHAIN_ID"] !== undefined && process.env["HARDHAT_CHAIN_ID"] !== "" ? Number(process.env["HARDHAT_CHAIN_ID"]) : 31337
+if (!Number.isSafeInteger(nodeChainId) || nodeChainId <= 0) throw new Error("HARDHAT_CHAIN_ID must be a positive integer")
+/** HARDHAT_BLOCK_TIME (ms): a block that often besides the automined ones, so that confirmations come as on a real chain. */
+const blockTime = Number(process.env["HARDHAT_BLOCK_TIME"] ?? 0)
+if (!Number.isSafeInteger(blockTime) || blockTime < 0) throw new Error("HARDHAT_BLOCK_TIME must be a number of milliseconds")
+
+// Sepolia for hardhat tasks such as `hardhat verify --network sepolia` (deployment is `npm run deploy:sepolia`, scripts/deploy.ts).
 const rpcUrl = process.env["RPC_URL"]
 const privateKey = process.env["PRIVATE_KEY"]
 
@@ -71,7 +81,11 @@ const config: HardhatUserConfig = {
   },
   defaultNetwork: "hardhat",
   networks: {
-    hardhat: { chainId: 31337, accounts: DEV_KEYS.map((privateKey) => ({ privateKey, balance: "10000000000000000000000" })) },
+    hardhat: {
+      chainId: nodeChainId,
+      accounts: DEV_KEYS.map((privateKey) => ({ privateKey, balance: "10000000000000000000000" })),
+      ...(blockTime > 0 ? { mining: { auto: true, interval: blockTime } } : {})
+    },
     localhost: { url: "http://127.0.0.1:8545", chainId: 31337 },
     sepolia: {
       // Without RPC_URL the placeholder fails to resolve, naming the missing variable.

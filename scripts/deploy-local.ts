@@ -1,7 +1,7 @@
 /**
  * Deploys the contracts to a development node (`npm run chain`, or RPC_URL), wires the roles, lists the
  * demo catalogue and funds the demo viewers, then prints the variables that point the server at it.
- * (`npm run deploy:local:ignition` deploys the bare contracts through Hardhat Ignition instead.)
+ * The contracts go through the same deployment as `npm run deploy:sepolia` (src/chain/deploy.ts).
  */
 import { Effect, Logger, LogLevel } from "effect"
 import { ChainDev, ChainDevLive } from "../src/chain/ChainInProcess.js"

@@ -1,6 +1,6 @@
 /**
- * The demo catalogue: loaded by `npm run db:seed`, at start-up on the embedded defaults, and listed on the
- * in-process chain with the same prices and durations. `intro-to-defi` is exactly the seed's example.
+ * A catalogue entry, as the database and the chain listing both take it (src/content/CatalogueSync.ts
+ * validates one and writes it to both). Amounts in the token's smallest unit.
  */
 export interface CatalogueEntry {
   readonly id: string
@@ -10,11 +10,18 @@ export interface CatalogueEntry {
   readonly fullPrice: bigint
   readonly totalDuration: number
   readonly category: string
-  readonly thumbnailUrl: string
+  readonly thumbnailUrl: string | null
+  /** Lower-case address: the creator paid on chain. */
   readonly creatorAddress: string
-  readonly createdAt: string
+  /** ISO 8601; the database's time of insertion when absent. */
+  readonly createdAt?: string | undefined
 }
 
+/**
+ * The demo catalogue: loaded by `npm run db:seed`, at start-up on the embedded defaults, listed on the
+ * in-process chain with the same prices and durations, and what `npm run catalogue:sync` syncs without a
+ * `--file`. `intro-to-defi` is exactly the seed's example.
+ */
 export const demoCatalogue: ReadonlyArray<CatalogueEntry> = [
   {
     id: "clp123456789",

@@ -2,14 +2,18 @@ import { Duration, Effect, Schedule } from "effect"
 import { spawn } from "node:child_process"
 import { freePort } from "./process.js"
 
-/** `hardhat node` on a free local port for the life of the scope; yields its URL once it answers. */
-export const hardhatNode = Effect.gen(function* () {
+/**
+ * `hardhat node` on a free local port for the life of the scope; yields its URL once it answers.
+ * `env` adds to the node's environment, e.g. hardhat.config.cts's HARDHAT_CHAIN_ID and HARDHAT_BLOCK_TIME.
+ */
+export const hardhatNodeWith = (env: Record<string, string>) => Effect.gen(function* () {
   const port = yield* freePort
   const child = yield* Effect.acquireRelease(
     Effect.sync(() =>
       spawn("node_modules/.bin/hardhat", ["node", "--hostname", "127.0.0.1", "--port", String(port)], {
         stdio: "ignore",
-        detached: true
+        detached: true,
+        env: { ...process.env, ...env }
       })
     ),
     (child) =>
@@ -29,3 +33,6 @@ export const hardhatNode = Effect.gen(function* () {
   ).pipe(Effect.retry(Schedule.spaced(Duration.millis(250)).pipe(Schedule.upTo(Duration.seconds(60)))), Effect.orDie)
   return { url, pid: child.pid }
 })
+
+/** `hardhat node` as `npm run chain` starts it: chain id 31337, blocks mined on demand. */
+export const hardhatNode = hardhatNodeWith({})
