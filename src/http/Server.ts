@@ -3,12 +3,13 @@ import { NodeHttpServer } from "@effect/platform-node"
 import { Effect, Layer } from "effect"
 import type { Server } from "node:http"
 import type { Duplex } from "node:stream"
+import { Tokens } from "../auth/Tokens.js"
 import { AppConfig } from "../config.js"
 import { MetricsRouteLive } from "../metrics/Http.js"
 import { BodyLimitLive } from "./Guards.js"
 import { seedError } from "./errors.js"
 import { HotReads, HotServer } from "./HotReads.js"
-import { idempotency } from "./idempotency.js"
+import { idempotency, leaseFor } from "./idempotency.js"
 import { jsonBodyGuard } from "./jsonDepth.js"
 import { HttpPipeline } from "./Pipeline.js"
 import { DOCS_PATH } from "./Security.js"
@@ -20,14 +21,17 @@ import { DOCS_PATH } from "./Security.js"
  * seed's error body; see Pipeline.ts), the JSON body guard (media type, depth), then idempotency keys.
  */
 export const HttpAppLive = Layer.unwrapEffect(
-  Effect.map(HttpPipeline, (pipeline) =>
-    HttpApiBuilder.serve((app) => pipeline.middleware(jsonBodyGuard(idempotency(app)))).pipe(
+  Effect.gen(function* () {
+    const pipeline = yield* HttpPipeline
+    const config = yield* AppConfig
+    const keys = idempotency({ ...leaseFor(config.security.requestTimeout), tokens: yield* Tokens })
+    return HttpApiBuilder.serve((app) => pipeline.middleware(jsonBodyGuard(keys(app)))).pipe(
       Layer.provide(HttpApiSwagger.layer({ path: DOCS_PATH })),
       Layer.provide(HttpApiBuilder.middlewareOpenApi({ path: "/openapi.json" })),
       Layer.provide(MetricsRouteLive),
       Layer.provide(BodyLimitLive)
     )
-  )
+  })
 )
 
 /**
