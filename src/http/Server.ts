@@ -5,13 +5,15 @@ import type { Server } from "node:http"
 import type { Duplex } from "node:stream"
 import { Tokens } from "../auth/Tokens.js"
 import { AppConfig } from "../config.js"
-import { MetricsRouteLive } from "../metrics/Http.js"
+import { PaygApi } from "../Api.js"
+import { METRICS_PATH, MetricsRouteLive } from "../metrics/Http.js"
 import { BodyLimitLive } from "./Guards.js"
 import { seedError } from "./errors.js"
 import { HotReads, HotServer } from "./HotReads.js"
 import { idempotency, leaseFor } from "./idempotency.js"
 import { jsonBodyGuard } from "./jsonDepth.js"
 import { HttpPipeline } from "./Pipeline.js"
+import { RouterConfigLive, makeAllowed, methodNotAllowed, routesOf } from "./Routes.js"
 import { DOCS_PATH } from "./Security.js"
 
 /**
@@ -25,11 +27,19 @@ export const HttpAppLive = Layer.unwrapEffect(
     const pipeline = yield* HttpPipeline
     const config = yield* AppConfig
     const keys = idempotency({ ...leaseFor(config.security.requestTimeout), tokens: yield* Tokens })
-    return HttpApiBuilder.serve((app) => pipeline.middleware(jsonBodyGuard(keys(app)))).pipe(
+    const routes = [
+      ...routesOf(PaygApi),
+      { method: "GET", path: "/openapi.json" },
+      { method: "GET", path: DOCS_PATH },
+      ...(config.enableMetrics ? [{ method: "GET", path: METRICS_PATH }] : [])
+    ]
+    const allowed = methodNotAllowed(makeAllowed(routes))
+    return HttpApiBuilder.serve((app) => pipeline.middleware(allowed(jsonBodyGuard(keys(app))))).pipe(
       Layer.provide(HttpApiSwagger.layer({ path: DOCS_PATH })),
       Layer.provide(HttpApiBuilder.middlewareOpenApi({ path: "/openapi.json" })),
       Layer.provide(MetricsRouteLive),
-      Layer.provide(BodyLimitLive)
+      Layer.provide(BodyLimitLive),
+      Layer.provide(RouterConfigLive)
     )
   })
 )
