@@ -3,6 +3,7 @@ import { describe, expect, it } from "@effect/vitest"
 import { Effect } from "effect"
 import { jsonDepth } from "../src/http/jsonDepth.js"
 import { TestApp, apiClient } from "./support/app.js"
+import { randomAddress } from "./support/users.js"
 
 const seedError = {
   error: expect.any(String),
@@ -73,6 +74,23 @@ describe("HTTP foundation", () => {
         // an unknown path stays 404, and what Allow names is allowed
         expect((yield* http.execute(HttpClientRequest.del("/api/nope"))).status).toBe(404)
         expect((yield* http.execute(HttpClientRequest.head("/api/content"))).status).toBe(200)
+      }))
+
+    it.effect("a start the balance cannot cover is refused with the amounts in USDC as well as in units", () =>
+      Effect.gen(function* () {
+        const http = yield* HttpClient.HttpClient
+        const res = yield* http.execute(
+          HttpClientRequest.post("/api/session/start").pipe(
+            HttpClientRequest.bodyUnsafeJson({ userAddress: randomAddress(), contentId: "intro-to-defi" })
+          )
+        )
+        expect(res.status).toBe(400)
+        expect(yield* res.json).toEqual({
+          ...seedError,
+          error: "Bad Request",
+          statusCode: 400,
+          message: expect.stringContaining("up to 10.00 USDC (10000000) but only 0.00 USDC (0) is spendable")
+        })
       }))
 
     it.effect("malformed JSON is a 400 in the seed's error format, never the raw decode error", () =>

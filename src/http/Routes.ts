@@ -1,4 +1,4 @@
-import { HttpApi, HttpApp, HttpRouter, type HttpServerRequest, type HttpServerResponse } from "@effect/platform"
+import { HttpApi, HttpApp, type HttpApiGroup, HttpRouter, type HttpServerRequest, type HttpServerResponse } from "@effect/platform"
 import { Effect, FiberRef, Option } from "effect"
 import { seedResponse } from "./Guards.js"
 
@@ -18,7 +18,9 @@ export interface Route {
 }
 
 /** Every endpoint of an HttpApi as (method, path template). */
-export const routesOf = (api: HttpApi.HttpApi.AnyWithProps): ReadonlyArray<Route> => {
+export const routesOf = <Id extends string, Groups extends HttpApiGroup.HttpApiGroup.Any, E, R>(
+  api: HttpApi.HttpApi<Id, Groups, E, R>
+): ReadonlyArray<Route> => {
   const routes: Array<Route> = []
   HttpApi.reflect(api, {
     onGroup: () => undefined,

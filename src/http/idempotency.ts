@@ -179,7 +179,11 @@ export const idempotency =
         SELECT request_hash AS "requestHash", status_code AS "statusCode", response_body AS "responseBody", created_at AS "createdAt"
         FROM idempotency_keys WHERE scope = ${scope} AND key = ${key}`.pipe(Effect.map((rows) => Option.fromNullable(rows[0])))
 
-      const attempt: Effect.Effect<HttpServerResponse.HttpServerResponse, E | SqlError, R | SqlClient.SqlClient> = Effect.gen(
+      const attempt: Effect.Effect<
+        HttpServerResponse.HttpServerResponse,
+        E | SqlError,
+        R | SqlClient.SqlClient | HttpServerRequest.HttpServerRequest
+      > = Effect.gen(
         function* () {
           const now = yield* Clock.currentTimeMillis
           if (yield* claimKey(sql, { scope, key, hash, now, lease: options.lease })) return yield* work(new Date(now))
