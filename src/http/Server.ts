@@ -20,7 +20,9 @@ import { DOCS_PATH } from "./Security.js"
  * Serves the API, its OpenAPI document at /openapi.json, the docs page at /docs and, when
  * ENABLE_METRICS, /metrics. The middleware chain, outermost first: the HTTP pipeline (request id,
  * log, metrics, CORS, rate limit, body limit, request timeout, security headers, compression, the
- * seed's error body; see Pipeline.ts), the JSON body guard (media type, depth), then idempotency keys.
+ * seed's error body; see Pipeline.ts), 405 for a known path's other methods (Routes.ts), the JSON body
+ * guard (media type, depth), then idempotency keys (leased for REQUEST_TIMEOUT + 10 s, scoped by the
+ * token's caller). The router matches paths case-sensitively.
  */
 export const HttpAppLive = Layer.unwrapEffect(
   Effect.gen(function* () {
