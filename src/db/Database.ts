@@ -76,6 +76,9 @@ const layerFromPool = (options: pg.PoolConfig) =>
   )
 
 
+/** Connections the embedded database's socket accepts at once: the pool's one, and ones still closing. */
+const SOCKET_CONNECTIONS = 4
+
 /**
  * Embedded PGlite: in memory (started from a cached initdb template), or in PGLITE_DATA_DIR when set.
  * One connection (PGlite is single-session).
@@ -102,7 +105,10 @@ export const layerPGlite = (dataDir: Option.Option<string>, idleTimeout: Option.
       const port = 5432
       yield* Effect.acquireRelease(
         Effect.promise(async () => {
-          const server = new PGLiteSocketServer({ db, path: join(dir, `.s.PGSQL.${port}`), maxConnections: 1 })
+          // The pool uses one connection at a time (max: 1, PGlite is one session), but a connection it
+          // has just ended may not be detached yet when it opens the next: with room for one, the socket
+          // server answered that next one "Too many connections" and closed it (EPIPE, then 503).
+          const server = new PGLiteSocketServer({ db, path: join(dir, `.s.PGSQL.${port}`), maxConnections: SOCKET_CONNECTIONS })
           await server.start()
           return server
         }),
