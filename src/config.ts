@@ -126,6 +126,8 @@ export const AppConfigSchema = Config.all({
     url: databaseUrl.pipe(Config.option),
     pgliteDataDir: Config.string("PGLITE_DATA_DIR").pipe(Config.option),
     poolSize: positiveInt("DATABASE_POOL_SIZE", 10),
+    /** How long a pooled connection may sit idle before the pool closes it (0: never); unset, the adapter's default. */
+    idleTimeout: Config.duration("DATABASE_IDLE_TIMEOUT").pipe(Config.option),
     resetOnChainChange: Config.boolean("RESET_ON_CHAIN_CHANGE").pipe(Config.withDefault(false))
   }),
   chain: Config.all({

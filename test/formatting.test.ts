@@ -1,5 +1,6 @@
 import { describe, expect, it } from "@effect/vitest"
 import { FastCheck, Schema } from "effect"
+import { InsufficientBalance } from "../src/domain/errors.js"
 import { AmountString, formatUsdc } from "../src/domain/Money.js"
 
 const MAX_UINT256 = 2n ** 256n - 1n
@@ -63,5 +64,16 @@ describe("AmountString", () => {
     expect(Schema.decodeUnknownSync(AmountString)("10000000")).toBe(10_000_000n)
     expect(() => Schema.decodeUnknownSync(AmountString)("-1")).toThrow()
     expect(() => Schema.decodeUnknownSync(AmountString)("1.5")).toThrow()
+  })
+})
+
+describe("amounts in messages to viewers", () => {
+  it("the insufficient-balance refusal shows USDC and the raw units", () => {
+    expect(new InsufficientBalance({ required: 10_000_000n, spendable: 0n }).message).toContain(
+      "up to 10.00 USDC (10000000) but only 0.00 USDC (0) is spendable"
+    )
+    expect(new InsufficientBalance({ required: 2_500_000n, spendable: 1_999_999n }).message).toContain(
+      "up to 2.50 USDC (2500000) but only 1.99 USDC (1999999) is spendable"
+    )
   })
 })

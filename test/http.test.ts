@@ -3,6 +3,7 @@ import { describe, expect, it } from "@effect/vitest"
 import { Effect } from "effect"
 import { jsonDepth } from "../src/http/jsonDepth.js"
 import { TestApp, apiClient } from "./support/app.js"
+import { randomAddress } from "./support/users.js"
 
 const seedError = {
   error: expect.any(String),
@@ -38,6 +39,58 @@ describe("HTTP foundation", () => {
         expect(res.status).toBe(404)
         const body = yield* res.json
         expect(body).toEqual({ ...seedError, error: "Not Found", statusCode: 404 })
+      }))
+
+    it.effect("paths are case-sensitive: a known path in another case is no route (404)", () =>
+      Effect.gen(function* () {
+        const http = yield* HttpClient.HttpClient
+        for (const path of ["/API/content", "/api/Content", "/Health", "/api/content/INTRO-TO-DEFI/x", "/api/SESSION/start"]) {
+          const res = yield* http.get(path)
+          expect(res.status, path).toBe(404)
+          expect(yield* res.json).toEqual({ ...seedError, error: "Not Found", statusCode: 404 })
+        }
+        // a path parameter keeps its own rules (an address is accepted in any case)
+        expect((yield* http.get("/api/user/0x742C4B0F8E6CD2E0B35E8EF6DBC66F5C6D4B9E8A/balance")).status).toBe(200)
+      }))
+
+    it.effect("an unsupported method on a known path is 405 with Allow, in the seed's error format", () =>
+      Effect.gen(function* () {
+        const http = yield* HttpClient.HttpClient
+        const cases: ReadonlyArray<readonly [HttpClientRequest.HttpClientRequest, string]> = [
+          [HttpClientRequest.del("/api/content"), "GET, HEAD"],
+          [HttpClientRequest.put("/api/content/intro-to-defi"), "GET, HEAD"],
+          [HttpClientRequest.get("/api/auth/verify"), "POST"],
+          [HttpClientRequest.put("/api/session/start"), "GET, HEAD, POST"],
+          [HttpClientRequest.patch("/api/session/session_lx7g2h_a1b2c3d4"), "GET, HEAD"],
+          [HttpClientRequest.post("/health").pipe(HttpClientRequest.bodyUnsafeJson({})), "GET, HEAD"],
+          [HttpClientRequest.del("/openapi.json"), "GET, HEAD"]
+        ]
+        for (const [request, allow] of cases) {
+          const res = yield* http.execute(request)
+          expect(res.status, `${request.method} ${request.url}`).toBe(405)
+          expect(res.headers["allow"]).toBe(allow)
+          expect(yield* res.json).toEqual({ ...seedError, error: "Method Not Allowed", statusCode: 405, message: expect.stringContaining(allow) })
+        }
+        // an unknown path stays 404, and what Allow names is allowed
+        expect((yield* http.execute(HttpClientRequest.del("/api/nope"))).status).toBe(404)
+        expect((yield* http.execute(HttpClientRequest.head("/api/content"))).status).toBe(200)
+      }))
+
+    it.effect("a start the balance cannot cover is refused with the amounts in USDC as well as in units", () =>
+      Effect.gen(function* () {
+        const http = yield* HttpClient.HttpClient
+        const res = yield* http.execute(
+          HttpClientRequest.post("/api/session/start").pipe(
+            HttpClientRequest.bodyUnsafeJson({ userAddress: randomAddress(), contentId: "intro-to-defi" })
+          )
+        )
+        expect(res.status).toBe(400)
+        expect(yield* res.json).toEqual({
+          ...seedError,
+          error: "Bad Request",
+          statusCode: 400,
+          message: expect.stringContaining("up to 10.00 USDC (10000000) but only 0.00 USDC (0) is spendable")
+        })
       }))
 
     it.effect("malformed JSON is a 400 in the seed's error format, never the raw decode error", () =>

@@ -1,9 +1,10 @@
 import { HttpClient } from "@effect/platform"
+import { SqlClient } from "@effect/sql"
 import { describe, expect, layer } from "@effect/vitest"
 import { Context, Effect, Layer } from "effect"
 import { Redis } from "ioredis"
 import { randomUUID } from "node:crypto"
-import { type Answer, IsolatedApp, captureLogs, get, messageOf, withLogs } from "./support/security.js"
+import { type Answer, IsolatedApp, captureLogs, get, messageOf, postJson, withLogs } from "./support/security.js"
 
 /**
  * Two instances of the server, each with its own database and limiter, sharing one Redis store:
@@ -61,6 +62,13 @@ describe("rate limiting shared by two instances through Redis", () => {
           expect(limited.headers["x-request-id"]).toBeDefined()
           expect(limited.headers["x-content-type-options"]).toBe("nosniff")
         }
+
+        // a limited request with an Idempotency-Key stores nothing: its retry after the window does the work
+        const key = `limited-${randomUUID()}`
+        const keyed = yield* postJson("/api/session/start", { userAddress: "0x742C4B0F8e6cD2E0b35e8eF6dbC66f5c6D4B9E8a", contentId: "intro-to-defi" }, { "idempotency-key": key })
+        expect(keyed.status).toBe(429)
+        const sql = yield* SqlClient.SqlClient
+        expect(yield* sql`SELECT 1 FROM idempotency_keys WHERE key = ${key}`).toHaveLength(0)
 
         // /health is exempt on both
         expect((yield* get("/health")).status).toBe(200)

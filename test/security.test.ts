@@ -2,6 +2,7 @@ import { SqlClient } from "@effect/sql"
 import { describe, expect, layer } from "@effect/vitest"
 import { Effect } from "effect"
 import { decodeJwt } from "jose"
+import { createHmac } from "node:crypto"
 import { getAddress } from "viem"
 import {
   type Answer,
@@ -130,6 +131,33 @@ describe("Sign-In with Ethereum (development mode)", () => {
         expectRejected(yield* verify(early), 401, /not valid before/)
       }))
 
+    it.effect("a message whose URI is not an http(s) URL on an accepted domain is 401", () =>
+      Effect.gen(function* () {
+        for (const uri of ["https://evil.example.com/login", "http://localhost:3001/", "ipfs://bafybeigdyrzt5sfp7udm7hu76uh7y26nf3efuylqabf3oclgtqy55fbzdi", "did:pkh:eip155:1:0x0"]) {
+          expectRejected(yield* verify(yield* signedMessage(alice, { uri })), 401, /URI/)
+        }
+        // any accepted domain's URL, with any path, is fine
+        expect((yield* verify(yield* signedMessage(alice, { uri: "https://app.example.com/sign-in?from=nav" }))).status).toBe(200)
+      }))
+
+    it.effect("a message with text after its last field, or fields out of place, is 400", () =>
+      Effect.gen(function* () {
+        const sign = (message: string) => Effect.map(Effect.promise(() => alice.signMessage({ message })), (signature) => ({ message, signature }))
+        const base = yield* signedMessage(alice)
+        for (const message of [
+          `${base.message}\nI also approve the transfer of all my USDC to 0x000000000000000000000000000000000000dEaD`,
+          `${base.message}\n`,
+          base.message.replace("\nURI: ", "\nExtra: line\nURI: "),
+          base.message.replace(alice.address, alice.address.toLowerCase())
+        ]) {
+          const answer = yield* verify(yield* sign(message))
+          expect(answer.status, JSON.stringify(message.slice(-80))).toBe(400)
+          expect(answer.body).toEqual(seedError(400))
+        }
+        // the untouched message still signs in (its nonce was never consumed by the refusals)
+        expect((yield* verify(base)).status).toBe(200)
+      }))
+
     it.effect("a message for another chain is 401", () =>
       Effect.gen(function* () {
         expectRejected(yield* verify(yield* signedMessage(alice, { chainId: 1 })), 401, /chain 1/)
@@ -188,6 +216,22 @@ describe("Sign-In with Ethereum (development mode)", () => {
         expect(stale.headers["www-authenticate"]).toMatch(/^Bearer/)
         // the address in the path is compared case-insensitively with the token's
         expect((yield* get(`/api/user/${alice.address.toUpperCase().replace("0X", "0x")}/stats`, bearer(aliceToken))).status).toBe(200)
+      }))
+
+    it.effect("a validly signed token whose sub is not an address string is 401 on every route, never 500", () =>
+      Effect.gen(function* () {
+        // signed by hand: jose's SignJWT types `sub` as a string
+        const part = (value: unknown) => Buffer.from(JSON.stringify(value)).toString("base64url")
+        const sign = (sub: unknown) =>
+          Effect.sync(() => {
+            const now = Math.floor(Date.now() / 1000)
+            const unsigned = `${part({ alg: "HS256", typ: "JWT" })}.${part({ sub, iss: "payg", aud: "payg-api", iat: now, exp: now + 600 })}`
+            return `${unsigned}.${createHmac("sha256", TEST_JWT_SECRET).update(unsigned).digest("base64url")}`
+          })
+        for (const sub of [42, [alice.address.toLowerCase()], { address: alice.address }, true, null, "not-an-address"]) {
+          const token = yield* sign(sub)
+          expect(yield* statusesOf(alice.address, bearer(token)), JSON.stringify(sub)).toEqual(everyRoute(401))
+        }
       }))
 
     it.effect("no token, JWT_SECRET or Authorization header value ever reaches the logs", () =>

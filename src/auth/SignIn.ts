@@ -1,7 +1,7 @@
 import { SqlClient } from "@effect/sql"
 import { Clock, Context, Data, Duration, Effect, Layer, Option } from "effect"
 import { type Hex, verifyMessage } from "viem"
-import { parseSiweMessage, validateSiweMessage } from "viem/siwe"
+import { type SiweMessage, createSiweMessage, parseSiweMessage, validateSiweMessage } from "viem/siwe"
 import { randomBytes } from "node:crypto"
 import { AppConfig, type AppConfigShape } from "../config.js"
 import { orUnavailable } from "../db/errors.js"
@@ -59,6 +59,32 @@ export const acceptedDomains = (config: AppConfigShape): ReadonlyArray<string> =
   return [...new Set(candidates.map((d) => d.trim().toLowerCase()).filter((d) => d.length > 0 && d !== "*"))]
 }
 
+/** Lines whose value is an RFC 3339 date: any valid spelling of the date is accepted (parsing checked it). */
+const dateKeys = ["Issued At: ", "Expiration Time: ", "Not Before: "]
+
+/**
+ * True when `message` is exactly the EIP-4361 text of its own fields: nothing after the last field
+ * (viem's parser ignores trailing text, which the signer would have signed but never been shown as
+ * part of the sign-in), no field out of order, the address in its EIP-55 form.
+ */
+const isExactly = (message: string, fields: SiweMessage): boolean => {
+  let canonical: ReadonlyArray<string>
+  try {
+    canonical = createSiweMessage(fields).split("\n")
+  } catch {
+    return false
+  }
+  const given = message.split("\n")
+  return (
+    given.length === canonical.length &&
+    given.every((line, i) => {
+      const expected = canonical[i] ?? ""
+      const dateKey = dateKeys.find((k) => expected.startsWith(k))
+      return dateKey === undefined ? line === expected : line.startsWith(dateKey)
+    })
+  )
+}
+
 /** How often expired nonces are swept away (by whichever instance issues a nonce). */
 const SWEEP_EVERY_MS = 60_000
 
@@ -79,6 +105,16 @@ export const SignInLive = Layer.effect(
       yield* Effect.logWarning("SIWE_DOMAIN is not set and CORS_ORIGIN names no host: every sign-in will be refused")
     }
     let lastSweep = 0
+
+    /** The URI rule (docs/SECURITY.md): an http(s) URL whose host is one of the accepted domains. */
+    const uriAccepted = (uri: string): boolean => {
+      try {
+        const url = new URL(uri)
+        return (url.protocol === "https:" || url.protocol === "http:") && domainSet.has(url.host.toLowerCase())
+      } catch {
+        return false
+      }
+    }
 
     const sweep = (now: number) =>
       now - lastSweep < SWEEP_EVERY_MS
@@ -139,9 +175,19 @@ export const SignInLive = Layer.effect(
       if ([issuedAt, fields.expirationTime, fields.notBefore].some((d) => d !== undefined && Number.isNaN(d.getTime()))) {
         return yield* new MalformedSignIn({ message: "message: a date is not an RFC 3339 date-time" })
       }
+      if (!isExactly(message, { ...fields, address, domain, nonce: messageNonce, uri: fields.uri, version: fields.version, chainId: fields.chainId, issuedAt })) {
+        return yield* new MalformedSignIn({
+          message: "message: not exactly an EIP-4361 message (text after its last field, or a field out of place or not in canonical form)"
+        })
+      }
       if (!domainSet.has(domain.toLowerCase())) {
         return yield* new SignInRejected({
           message: `the message is for domain '${domain}', which this server does not accept (accepted: ${domains.join(", ") || "none"})`
+        })
+      }
+      if (!uriAccepted(fields.uri)) {
+        return yield* new SignInRejected({
+          message: `the message's URI '${fields.uri}' is not an http(s) URL on an accepted domain (accepted: ${domains.join(", ") || "none"})`
         })
       }
       if (fields.chainId !== chainId) {

@@ -106,8 +106,10 @@ export const TokensLive = Layer.effect(
           }),
         catch: (cause) => new InvalidToken({ message: reasonOf(cause) })
       })
-      const sub = payload.sub
-      if (sub === undefined || !isAddress(sub)) return yield* Effect.fail(new InvalidToken({ message: "the token names no address" }))
+      // a JWT's claims are whatever JSON its issuer wrote: a validly signed `sub` may still be a number,
+      // an array or an object, so its type is checked before it is read as text
+      const sub: unknown = payload.sub
+      if (typeof sub !== "string" || !isAddress(sub)) return yield* Effect.fail(new InvalidToken({ message: "the token names no address" }))
       return toAddress(sub)
     })
 

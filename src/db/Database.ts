@@ -21,12 +21,24 @@ import { runMigrations } from "./migrate.js"
  */
 export class PgPool extends Context.Tag("payg/PgPool")<PgPool, pg.Pool>() {}
 
+/**
+ * Every new pooled connection starts from a clean session. Behind PGlite a new connection is not a new
+ * session: it lands in the one session the previous connection used, with that connection's named
+ * prepared statements still there, while the new `pg` client knows of none, so preparing one again
+ * failed (42P05) and took the connection down with it. Whatever ended the previous connection (the
+ * idle timeout, a network error, the database restarting), `DISCARD ALL` removes what it left behind
+ * (prepared statements, session settings, session advisory locks, temporary tables) before the
+ * connection is handed out. On PostgreSQL a new connection is a new session and this costs one round
+ * trip per connection.
+ */
+const cleanSession = (client: pg.ClientBase): Promise<unknown> => client.query("DISCARD ALL")
+
 /** A pool, checked once so an unreachable database fails the start quickly and clearly. */
 const makePool = (options: pg.PoolConfig) =>
   Effect.gen(function* () {
     const pool = yield* Effect.acquireRelease(
       Effect.sync(() => {
-        const p = new pg.Pool({ ...options, application_name: "payg" })
+        const p = new pg.Pool({ ...options, application_name: "payg", onConnect: cleanSession })
         // an idle client's error (the server went away) is handled when the pool next hands it out
         p.on("error", () => undefined)
         return p
@@ -45,6 +57,16 @@ const makePool = (options: pg.PoolConfig) =>
     return pool
   })
 
+/** DATABASE_IDLE_TIMEOUT's defaults: node-postgres's own for the embedded database, longer for a server. */
+const PGLITE_IDLE_TIMEOUT = Duration.seconds(10)
+const PG_IDLE_TIMEOUT = Duration.seconds(30)
+
+/** `pg` reads 0 as "never close an idle connection" (so does an infinite duration here). */
+const idleMillis = (configured: Option.Option<Duration.Duration>, fallback: Duration.Duration): number => {
+  const ms = Duration.toMillis(Option.getOrElse(configured, () => fallback))
+  return Number.isFinite(ms) ? Math.round(ms) : 0
+}
+
 /** PgClient, SqlClient and PgPool over one pool. */
 const layerFromPool = (options: pg.PoolConfig) =>
   Layer.unwrapScoped(
@@ -54,11 +76,14 @@ const layerFromPool = (options: pg.PoolConfig) =>
   )
 
 
+/** Connections the embedded database's socket accepts at once: the pool's one, and ones still closing. */
+const SOCKET_CONNECTIONS = 4
+
 /**
  * Embedded PGlite: in memory (started from a cached initdb template), or in PGLITE_DATA_DIR when set.
  * One connection (PGlite is single-session).
  */
-export const layerPGlite = (dataDir: Option.Option<string>) =>
+export const layerPGlite = (dataDir: Option.Option<string>, idleTimeout: Option.Option<Duration.Duration> = Option.none()) =>
   Layer.unwrapScoped(
     Effect.gen(function* () {
       const db = yield* Effect.acquireRelease(
@@ -80,26 +105,42 @@ export const layerPGlite = (dataDir: Option.Option<string>) =>
       const port = 5432
       yield* Effect.acquireRelease(
         Effect.promise(async () => {
-          const server = new PGLiteSocketServer({ db, path: join(dir, `.s.PGSQL.${port}`), maxConnections: 1 })
+          // The pool uses one connection at a time (max: 1, PGlite is one session), but a connection it
+          // has just ended may not be detached yet when it opens the next: with room for one, the socket
+          // server answered that next one "Too many connections" and closed it (EPIPE, then 503).
+          const server = new PGLiteSocketServer({ db, path: join(dir, `.s.PGSQL.${port}`), maxConnections: SOCKET_CONNECTIONS })
           await server.start()
           return server
         }),
         (server) => Effect.promise(() => server.stop()).pipe(Effect.ignore)
       )
-      return layerFromPool({ host: dir, port, user: "postgres", database: "postgres", max: 1, connectionTimeoutMillis: 10_000 })
+      return layerFromPool({
+        host: dir,
+        port,
+        user: "postgres",
+        database: "postgres",
+        max: 1,
+        connectionTimeoutMillis: 10_000,
+        idleTimeoutMillis: idleMillis(idleTimeout, PGLITE_IDLE_TIMEOUT)
+      })
     }).pipe(Effect.orDie)
   )
 
-export const layerPg = (url: Redacted.Redacted, poolSize: number) =>
-  layerFromPool({ connectionString: Redacted.value(url), max: poolSize, connectionTimeoutMillis: 15_000, idleTimeoutMillis: 30_000 })
+export const layerPg = (url: Redacted.Redacted, poolSize: number, idleTimeout: Option.Option<Duration.Duration> = Option.none()) =>
+  layerFromPool({
+    connectionString: Redacted.value(url),
+    max: poolSize,
+    connectionTimeoutMillis: 15_000,
+    idleTimeoutMillis: idleMillis(idleTimeout, PG_IDLE_TIMEOUT)
+  })
 
 /** PgClient, SqlClient and PgPool from configuration, migrated. */
 export const DatabaseLive = Layer.unwrapEffect(
   Effect.gen(function* () {
     const config = yield* AppConfig
     const client = Option.match(config.database.url, {
-      onSome: (url) => layerPg(url, config.database.poolSize),
-      onNone: () => layerPGlite(config.database.pgliteDataDir)
+      onSome: (url) => layerPg(url, config.database.poolSize, config.database.idleTimeout),
+      onNone: () => layerPGlite(config.database.pgliteDataDir, config.database.idleTimeout)
     })
     return Layer.effectDiscard(runMigrations).pipe(Layer.provideMerge(client))
   })

@@ -49,7 +49,7 @@ export class InsufficientBalance extends Schema.TaggedError<InsufficientBalance>
   spendable: Schema.BigIntFromSelf
 }) {
   override get message(): string {
-    return `insufficient balance: the session may cost up to ${this.required} but only ${this.spendable} is spendable (vault balance less the estimated cost of open sessions)`
+    return `insufficient balance: the session may cost up to ${formatUsdc(this.required)} (${this.required}) but only ${formatUsdc(this.spendable)} (${this.spendable}) is spendable (vault balance less the estimated cost of open sessions)`
   }
 }
 

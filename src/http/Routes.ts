@@ -1,0 +1,76 @@
+import { HttpApi, HttpApp, type HttpApiGroup, HttpRouter, type HttpServerRequest, type HttpServerResponse } from "@effect/platform"
+import { Effect, FiberRef, Option } from "effect"
+import { seedResponse } from "./Guards.js"
+
+/**
+ * What the router knows about paths, beyond matching them:
+ * - **Paths are case-sensitive** (RFC 3986: only the scheme and host are not). `/API/content` is no
+ *   route (404), as the hostile-input test expects; the router's own default is case-insensitive.
+ * - **A known path with an unsupported method is 405**, in the seed's error format, with `Allow`
+ *   naming the methods the path has (RFC 9110 §15.5.6), instead of the router's plain 404.
+ */
+
+export const RouterConfigLive = HttpRouter.setRouterConfig({ caseSensitive: true })
+
+export interface Route {
+  readonly method: string
+  readonly path: string
+}
+
+/** Every endpoint of an HttpApi as (method, path template). */
+export const routesOf = <Id extends string, Groups extends HttpApiGroup.HttpApiGroup.Any, E, R>(
+  api: HttpApi.HttpApi<Id, Groups, E, R>
+): ReadonlyArray<Route> => {
+  const routes: Array<Route> = []
+  HttpApi.reflect(api, {
+    onGroup: () => undefined,
+    onEndpoint: ({ endpoint }) => void routes.push({ method: endpoint.method, path: endpoint.path })
+  })
+  return routes
+}
+
+const escape = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")
+
+/** A path template (`/api/session/:sessionId`) as a case-sensitive pattern of the whole path. */
+const patternOf = (template: string): RegExp =>
+  new RegExp(`^${template.split("/").map((segment) => (segment.startsWith(":") ? "[^/]+" : escape(segment))).join("/")}$`)
+
+/** The methods a path may be called with (GET also allows HEAD); empty for a path no route has. */
+export const makeAllowed = (routes: ReadonlyArray<Route>) => {
+  const compiled = routes.map((r) => ({ method: r.method, pattern: patternOf(r.path) }))
+  return (path: string): ReadonlyArray<string> => {
+    const trimmed = path.length > 1 && path.endsWith("/") ? path.slice(0, -1) : path
+    const found = new Set<string>()
+    for (const r of compiled) if (r.pattern.test(trimmed)) found.add(r.method)
+    if (found.has("GET")) found.add("HEAD")
+    return [...found].sort()
+  }
+}
+
+/**
+ * Turns the router's "no route" (a 404 with no body) for a known path into 405 with `Allow`. A
+ * pre-response handler, because the router's failure is rendered into that 404 before any middleware
+ * sees it; it runs first, before the pipeline's (which gives every error the seed's headers).
+ */
+export const methodNotAllowed =
+  (allowed: (path: string) => ReadonlyArray<string>) =>
+  <E, R>(app: HttpApp.Default<E, R>): HttpApp.Default<E, R> => {
+    const handler = (request: HttpServerRequest.HttpServerRequest, response: HttpServerResponse.HttpServerResponse) => {
+      if (response.status !== 404 || response.body._tag !== "Empty") return Effect.succeed(response)
+      const path = request.url.split("?")[0] ?? "/"
+      const methods = allowed(path)
+      if (methods.length === 0) return Effect.succeed(response)
+      return seedResponse(405, `${request.method} is not supported on ${path}; use ${methods.join(", ")}`, { allow: methods.join(", ") })
+    }
+    const prepend = FiberRef.update(
+      HttpApp.currentPreResponseHandlers,
+      Option.match({
+        onNone: () => Option.some(handler),
+        onSome: (after) =>
+          Option.some((request: HttpServerRequest.HttpServerRequest, response: HttpServerResponse.HttpServerResponse) =>
+            Effect.flatMap(handler(request, response), (r) => after(request, r))
+          )
+      })
+    )
+    return Effect.zipRight(prepend, app)
+  }
