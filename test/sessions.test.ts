@@ -24,11 +24,10 @@ const statusOf = (path: string, body: unknown) => Effect.map(post(path, body), (
 describe("sessions", () => {
   it.layer(TestApp({ SETTLEMENT_BATCH_WINDOW: "5 millis" }), { timeout: 180_000 })((it) => {
     it.effect("a full lifecycle bills only active seconds, yield first, and pays the creator on chain", () =>
-      Effect.gen(function* () {
+      Effect.flatMap(TimeTravel, (time) => time.frozen(Effect.gen(function* () {
         const client = yield* apiClient
         const dev = yield* ChainDev
         const chain = yield* Chain
-        const time = yield* TimeTravel
         const user = yield* fundedViewer({ principal: 100n * USDC, yieldAmount: 3n * USDC })
         const creator = toAddress("0x976ea74026e726554db657fa54763abd0c3a0aa9")
         const earningsBefore = yield* dev.earningsOf(creator)
@@ -72,7 +71,7 @@ describe("sessions", () => {
         const events = yield* settlementsOnChain(BigInt(detail.data.settlementKey))
         expect(events).toHaveLength(1)
         expect(events[0]?.args.amount).toBe(7_500_000n)
-      }))
+      }))))
 
     it.effect("/metrics counts sessions started and stopped, settlements sent and confirmed, and chain calls", () =>
       Effect.gen(function* () {
