@@ -1,6 +1,6 @@
 /**
  * Bench child: the raw settlement rate of the in-process chain through the app's Chain port
- * (src/domain/Chain.ts over ChainInProcess), without HTTP or database: back-to-back `settle` calls,
+ * (src/domain/Chain.ts over ChainAndDevInProcess), without HTTP or database: back-to-back `settle` calls,
  * then back-to-back `settleBatch` calls of BENCH_BATCH_SIZE settlements, each for BENCH_SECONDS.
  * Sends are serialised by the port (one operator nonce), so back-to-back is its ceiling.
  * With BENCH_PROFILE_DIR set, each is then run again for 2 s under the CPU profiler.
@@ -8,7 +8,7 @@
 import { Effect, Logger, LogLevel } from "effect"
 import { randomBytes } from "node:crypto"
 import { join } from "node:path"
-import { ChainDev, ChainInProcess } from "../src/chain/ChainInProcess.js"
+import { ChainAndDevInProcess, DevChain } from "../src/chain/ChainInProcess.js"
 import { type Address, toAddress } from "../src/domain/Address.js"
 import { Chain, type SettlementRequest } from "../src/domain/Chain.js"
 import { send, startProfile, stopProfile } from "./lib/child.js"
@@ -21,7 +21,7 @@ const contentId = "nft-art-stories"
 
 const program = Effect.gen(function* () {
   const chain = yield* Chain
-  const dev = yield* ChainDev
+  const dev = yield* DevChain
   const users: Array<Address> = []
   for (let i = 0; i < batchSize; i++) {
     const user = toAddress(`0x${randomBytes(20).toString("hex")}`)
@@ -78,7 +78,7 @@ const program = Effect.gen(function* () {
   })
 })
 
-Effect.runPromise(program.pipe(Effect.provide(ChainInProcess({ demo: true })), Logger.withMinimumLogLevel(LogLevel.Warning))).then(
+Effect.runPromise(program.pipe(Effect.provide(ChainAndDevInProcess({ demo: true })), Logger.withMinimumLogLevel(LogLevel.Warning))).then(
   () => process.exit(0),
   (e: unknown) => {
     send({ type: "failed", reason: String(e) })

@@ -1,7 +1,7 @@
 /**
  * Bench child: the full app (the same Layers as src/main.ts, with the in-process chain as
  * test/support/app.ts builds it) on a free loopback port, over the PostgreSQL database the bench
- * chose. Before signalling ready it funds BENCH_VIEWERS new viewers through ChainDev, so the bench can
+ * chose. Before signalling ready it funds BENCH_VIEWERS new viewers through DevChain, so the bench can
  * drive many distinct users. Its CPU time and RSS are read by the parent from /proc.
  *
  * With BENCH_RPC_URL the chain is that node instead (contracts deployed and demo funded there, the
@@ -16,7 +16,7 @@ import { HttpServer } from "@effect/platform"
 import { Clock, ConfigProvider, Effect, Fiber, Layer, Schema } from "effect"
 import { randomBytes } from "node:crypto"
 import { makeAppLive } from "../src/AppLive.js"
-import { ChainDev, ChainDevLive, ChainFromDev } from "../src/chain/ChainInProcess.js"
+import { ChainOnDevChain, DevChain, DevChainDeployment } from "../src/chain/ChainInProcess.js"
 import { AppConfig } from "../src/config.js"
 import { toAddress } from "../src/domain/Address.js"
 import { HttpAppLive, NodeServerLive } from "../src/http/Server.js"
@@ -60,8 +60,8 @@ const SteppingClock = Layer.unwrapEffect(
 
 const ServerLive = HttpAppLive.pipe(
   Layer.provideMerge(NodeServerLive),
-  Layer.provideMerge(makeAppLive(ChainFromDev)),
-  Layer.provideMerge(ChainDevLive(rpcUrl === undefined ? { demo: true } : { demo: true, rpcUrl })),
+  Layer.provideMerge(makeAppLive(ChainOnDevChain)),
+  Layer.provideMerge(DevChainDeployment(rpcUrl === undefined ? { demo: true } : { demo: true, rpcUrl })),
   Layer.provideMerge(LoggingLive),
   Layer.provideMerge(ConfigLive),
   Layer.provideMerge(SteppingClock)
@@ -69,7 +69,7 @@ const ServerLive = HttpAppLive.pipe(
 
 const program = Effect.gen(function* () {
   const server = yield* HttpServer.HttpServer
-  const dev = yield* ChainDev
+  const dev = yield* DevChain
   const booted = performance.now()
   const viewers: Array<string> = []
   for (let i = 0; i < viewerCount; i++) {

@@ -4,12 +4,12 @@
  * The contracts go through the same deployment as `npm run deploy:sepolia` (src/chain/deploy.ts).
  */
 import { Effect, Logger, LogLevel } from "effect"
-import { ChainDev, ChainDevLive } from "../src/chain/ChainInProcess.js"
+import { DevChain, DevChainDeployment } from "../src/chain/ChainInProcess.js"
 
 const rpcUrl = process.env.RPC_URL ?? "http://127.0.0.1:8545"
 
 const program = Effect.gen(function* () {
-  const dev = yield* ChainDev
+  const dev = yield* DevChain
   const d = dev.deployment
   console.log(`# deployed to ${rpcUrl}; start the server with:`)
   console.log(`RPC_URL=${rpcUrl}`)
@@ -20,7 +20,7 @@ const program = Effect.gen(function* () {
   console.log(`YIELD_VAULT_ADDRESS=${d.vault}`)
   console.log(`STREAMING_WALLET_ADDRESS=${d.wallet}`)
   console.log(`DEPLOYMENT_BLOCK=${d.fromBlock}`)
-}).pipe(Effect.provide(ChainDevLive({ demo: true, rpcUrl })), Logger.withMinimumLogLevel(LogLevel.Warning))
+}).pipe(Effect.provide(DevChainDeployment({ demo: true, rpcUrl })), Logger.withMinimumLogLevel(LogLevel.Warning))
 
 Effect.runPromise(program).catch((e: unknown) => {
   console.error(`deploy failed: ${e instanceof Error ? e.message : String(e)}`)

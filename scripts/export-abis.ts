@@ -15,7 +15,7 @@ export const projectRoot = path.resolve(path.dirname(fileURLToPath(import.meta.u
 export const generatedFile = path.join(projectRoot, "src", "chain", "contracts.ts")
 
 /** Contract name (artifact) and the identifier prefix used in the generated module. */
-export const exportedContracts = [
+const exportedContracts = [
   { name: "MockUSDC", prefix: "mockUsdc" },
   { name: "YieldVault", prefix: "yieldVault" },
   { name: "StreamingWallet", prefix: "streamingWallet" }
@@ -44,7 +44,7 @@ const parseArtifact = (json: unknown, file: string): Artifact => {
 }
 
 /** Reads one contract's artifact from `artifactsDir`. */
-export const readArtifact = async (artifactsDir: string, name: string): Promise<Artifact> => {
+const readArtifact = async (artifactsDir: string, name: string): Promise<Artifact> => {
   const file = path.join(artifactsDir, "contracts", `${name}.sol`, `${name}.json`)
   return parseArtifact(JSON.parse(await readFile(file, "utf8")), file)
 }

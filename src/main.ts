@@ -2,7 +2,7 @@ import { PlatformConfigProvider } from "@effect/platform"
 import { NodeContext, NodeRuntime } from "@effect/platform-node"
 import { Console, Effect, Layer } from "effect"
 import { makeAppLive } from "./AppLive.js"
-import { ChainLive } from "./chain/ChainLive.js"
+import { ChainFromConfig } from "./chain/ChainFromConfig.js"
 import { AppConfig } from "./config.js"
 import { HttpAppLive, NodeServerLive, withLogAddress } from "./http/Server.js"
 import { LoggingLive } from "./platform/Logging.js"
@@ -14,7 +14,7 @@ const ConfigLive = AppConfig.layer.pipe(Layer.provide(PlatformConfigProvider.lay
 const MainLive = HttpAppLive.pipe(
   withLogAddress,
   Layer.provide(NodeServerLive),
-  Layer.provide(makeAppLive(ChainLive)),
+  Layer.provide(makeAppLive(ChainFromConfig)),
   // logging and tracing are in place before anything else starts, so every log and span goes through them
   Layer.provide(Layer.merge(LoggingLive, TracingLive)),
   Layer.provide(ConfigLive)

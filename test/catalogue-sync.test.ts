@@ -1,8 +1,8 @@
 import { SqlClient } from "@effect/sql"
 import { describe, expect, it, layer } from "@effect/vitest"
 import { Effect, Either, FastCheck as fc, Layer } from "effect"
-import { createWalletClient, custom } from "viem"
-import { ChainDev, ChainDevLive } from "../src/chain/ChainInProcess.js"
+import { createWalletClient } from "viem"
+import { DevChain, DevChainDeployment } from "../src/chain/ChainInProcess.js"
 import { streamingWalletAbi } from "../src/chain/contracts.js"
 import { type CatalogueEntry, demoCatalogue } from "../src/content/catalogue.js"
 import {
@@ -19,16 +19,16 @@ import { contentKeyOf } from "../src/domain/Chain.js"
 import { testConfig } from "./support/app.js"
 
 /** The in-process chain (deployed, nothing listed), a fresh database, and the sync over the operator's key. */
-const Deps = Layer.mergeAll(ChainDevLive({ demo: false }), DatabaseLive.pipe(Layer.provide(testConfig())))
+const Deps = Layer.mergeAll(DevChainDeployment({ demo: false }), DatabaseLive.pipe(Layer.provide(testConfig())))
 const SyncLive = Layer.unwrapEffect(
-  Effect.map(ChainDev, (dev) =>
+  Effect.map(DevChain, (dev) =>
     CatalogueSyncLive.pipe(Layer.provide(ContentListingsViem({ publicClient: dev.publicClient, walletClient: dev.walletClient, wallet: toAddress(dev.deployment.wallet) })))
   )
 )
 const TestLive = SyncLive.pipe(Layer.provideMerge(Deps))
 
 const onChain = (contentId: string) =>
-  Effect.flatMap(ChainDev, (dev) =>
+  Effect.flatMap(DevChain, (dev) =>
     Effect.promise(() =>
       dev.publicClient.readContract({ address: dev.deployment.wallet, abi: streamingWalletAbi, functionName: "contentOf", args: [contentKeyOf(contentId)] })
     )
@@ -72,7 +72,7 @@ describe("CatalogueSync on the in-process chain and a real database", () => {
     it.effect("a new price is updated on both sides; a delisted item is listed again", () =>
       Effect.gen(function* () {
         const sync = yield* CatalogueSync
-        const dev = yield* ChainDev
+        const dev = yield* DevChain
         yield* sync.sync([entry()])
         yield* dev.delist("sintel")
         const relisted = yield* sync.sync([entry()])
@@ -101,10 +101,10 @@ describe("CatalogueSync on the in-process chain and a real database", () => {
 
     it.effect("a key without CONTENT_MANAGER_ROLE is refused by name, and the database is left as it was", () =>
       Effect.gen(function* () {
-        const dev = yield* ChainDev
+        const dev = yield* DevChain
         const outsider = createWalletClient({
           chain: dev.walletClient.chain,
-          transport: custom(dev.provider),
+          transport: dev.transport,
           account: "0xa0ee7a142d267c1f36714e4a8f75612f20a79720"
         })
         const sync = yield* Effect.provide(

@@ -1,7 +1,7 @@
 import { type Vitest, describe, expect, it, layer } from "@effect/vitest"
 import { Context, Duration, Effect, Either, FastCheck, Layer, Option } from "effect"
-import { ChainDev, ChainDevLive, ChainFromDev } from "../src/chain/ChainInProcess.js"
-import { ChainViem } from "../src/chain/ChainViem.js"
+import { ChainOnDevChain, DevChain, DevChainDeployment } from "../src/chain/ChainInProcess.js"
+import { ChainRpc } from "../src/chain/ChainViem.js"
 import { streamingWalletAbi } from "../src/chain/contracts.js"
 import { Chain, type Settlement, contentKeyOf, paymentMismatch, settlementKeyBase } from "../src/domain/Chain.js"
 import { toAddress } from "../src/domain/Address.js"
@@ -35,7 +35,7 @@ let nextKey = 800_000n
 const key = () => nextKey++
 
 /** The same checks for every adapter: the port's contract. */
-const portSuite = (it: Vitest.MethodsNonLive<Chain | ChainDev, true>) => {
+const portSuite = (it: Vitest.MethodsNonLive<Chain | DevChain, true>) => {
   it.effect("status: chain id 31337 and a block number", () =>
     Effect.gen(function* () {
       const chain = yield* Chain
@@ -95,7 +95,7 @@ const portSuite = (it: Vitest.MethodsNonLive<Chain | ChainDev, true>) => {
   it.effect("settleBatch_revertsWhen_walletPaused: the whole batch is refused, by name, and nothing is settled", () =>
     Effect.gen(function* () {
       const chain = yield* Chain
-      const dev = yield* ChainDev
+      const dev = yield* DevChain
       const user = yield* fundedViewer()
       const k = key()
       const setPaused = (paused: boolean) =>
@@ -118,7 +118,7 @@ const portSuite = (it: Vitest.MethodsNonLive<Chain | ChainDev, true>) => {
   it.effect("verifyPayment accepts only the viewer's own payment of this session, content and cost, and rejects everything else", () =>
     Effect.gen(function* () {
       const chain = yield* Chain
-      const dev = yield* ChainDev
+      const dev = yield* DevChain
       const user = yield* fundedViewer()
       const k = key()
       const paid = yield* payForSession(user, k, "yield-farming-101", 2n * USDC)
@@ -230,17 +230,17 @@ describe("paymentMismatch: the one rule for a viewer's payment and for adopting 
 
 describe("Chain port", () => {
   describe("in-process (Hardhat EDR)", () => {
-    layer(ChainFromDev.pipe(Layer.provideMerge(ChainDevLive({ demo: true }))), { timeout: 120_000, excludeTestServices: true })((it) => portSuite(it))
+    layer(ChainOnDevChain.pipe(Layer.provideMerge(DevChainDeployment({ demo: true }))), { timeout: 120_000, excludeTestServices: true })((it) => portSuite(it))
   })
 
-  describe("ChainViem over HTTP to `hardhat node`", () => {
+  describe("ChainRpc over HTTP to `hardhat node`", () => {
     const OverHttp = Layer.unwrapScoped(
       Effect.gen(function* () {
         const node = yield* hardhatNode
-        const dev = ChainDevLive({ demo: true, rpcUrl: node.url })
+        const dev = DevChainDeployment({ demo: true, rpcUrl: node.url })
         const viem = Layer.unwrapEffect(
-          Effect.map(ChainDev, (d) =>
-            ChainViem.pipe(
+          Effect.map(DevChain, (d) =>
+            ChainRpc.pipe(
               Layer.provide(
                 configFrom({
                   RPC_URL: node.url,
@@ -262,11 +262,11 @@ describe("Chain port", () => {
 
       it.effect("a wrong NETWORK_ID refuses to start with a clear line", () =>
         Effect.gen(function* () {
-          const dev = yield* ChainDev
+          const dev = yield* DevChain
           const url = yield* NodeUrl
           const result = yield* Effect.either(
             Layer.build(
-              ChainViem.pipe(
+              ChainRpc.pipe(
                 Layer.provide(
                   configFrom({
                     RPC_URL: url,
@@ -290,7 +290,7 @@ describe("Chain port", () => {
       const started = Date.now()
       const result = yield* Effect.either(
         Layer.build(
-          ChainViem.pipe(
+          ChainRpc.pipe(
             Layer.provide(
               configFrom({
                 RPC_URL: "http://127.0.0.1:9",

@@ -3,7 +3,7 @@ import { SqlClient } from "@effect/sql"
 import { describe, expect, it } from "@effect/vitest"
 import { it as vitest } from "vitest"
 import { Duration, Effect, FastCheck as fc, Fiber, Runtime, Schema } from "effect"
-import type { ChainDev } from "../src/chain/ChainInProcess.js"
+import type { DevChain } from "../src/chain/ChainInProcess.js"
 import { demoCatalogue } from "../src/content/catalogue.js"
 import type { Address } from "../src/domain/Address.js"
 import { ContentId as ContentIdSchema } from "../src/domain/Content.js"
@@ -128,7 +128,7 @@ describe("concurrency", () => {
 
     it.effect("parallel starts across the catalogue never overspend, never open a content twice, refuse only what cannot be covered", () =>
       Effect.gen(function* () {
-        const runtime = yield* Effect.runtime<HttpClient.HttpClient | SqlClient.SqlClient | ChainDev>()
+        const runtime = yield* Effect.runtime<HttpClient.HttpClient | SqlClient.SqlClient | DevChain>()
         const run = Runtime.runPromise(runtime)
         yield* Effect.promise(() =>
           fc.assert(
@@ -209,7 +209,7 @@ describe("concurrency", () => {
 
     it.effect("random concurrent pause/resume/stop bursts with clock jumps keep every session legal and paid at most once", () =>
       Effect.gen(function* () {
-        const runtime = yield* Effect.runtime<HttpClient.HttpClient | SqlClient.SqlClient | TimeTravel | ChainDev>()
+        const runtime = yield* Effect.runtime<HttpClient.HttpClient | SqlClient.SqlClient | TimeTravel | DevChain>()
         const run = Runtime.runPromise(runtime)
         // stops are rarer: a stopped session answers everything else with 409, and the races of interest
         // are between pauses and resumes as much as with the stop

@@ -2,7 +2,7 @@ import { HttpClient, HttpClientResponse } from "@effect/platform"
 import { SqlClient } from "@effect/sql"
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Schema } from "effect"
-import { ChainDev } from "../src/chain/ChainInProcess.js"
+import { DevChain } from "../src/chain/ChainInProcess.js"
 import { demoCatalogue } from "../src/content/catalogue.js"
 import { toAddress } from "../src/domain/Address.js"
 import { ContentId } from "../src/domain/Content.js"
@@ -161,7 +161,7 @@ describe("content API", () => {
 
     it.effect("an item whose on-chain price was changed shows priceMatches: false", () =>
       Effect.gen(function* () {
-        const dev = yield* ChainDev
+        const dev = yield* DevChain
         const item = demoCatalogue[1]
         if (!item) throw new Error("demo catalogue too short")
         yield* dev.list(item.contentId, { price: 6_000_000n, duration: BigInt(item.totalDuration), creator: toAddress(item.creatorAddress) })
@@ -184,7 +184,7 @@ describe("content API", () => {
 
     it.effect("a delisted item shows isListed: false", () =>
       Effect.gen(function* () {
-        const dev = yield* ChainDev
+        const dev = yield* DevChain
         yield* dev.delist("nft-art-stories")
         const { body } = yield* getJson("/api/content/nft-art-stories")
         expect(body).toMatchObject({ data: { contentId: "nft-art-stories", blockchain: { available: true, isListed: false } } })

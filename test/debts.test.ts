@@ -1,14 +1,14 @@
 import { HttpClient } from "@effect/platform"
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, FastCheck as fc } from "effect"
-import { createWalletClient, custom } from "viem"
+import { createWalletClient } from "viem"
 import { streamingWalletAbi, yieldVaultAbi } from "../src/chain/contracts.js"
-import { ChainDev } from "../src/chain/ChainInProcess.js"
+import { DevChain } from "../src/chain/ChainInProcess.js"
 import { type Address, toAddress } from "../src/domain/Address.js"
 import { Chain } from "../src/domain/Chain.js"
 import { ContentId } from "../src/domain/Content.js"
 import type { SessionId } from "../src/domain/Session.js"
-import { DEBT_REVERTS, Settlements, refusalOutcome } from "../src/session/Settlements.js"
+import { DEBT_REVERTS, SettlementOutbox, refusalOutcome } from "../src/session/SettlementOutbox.js"
 import { TestApp, apiClient } from "./support/app.js"
 import { TimeTravel } from "./support/clock.js"
 import { getJson, postJson, seedErrorBody } from "./support/http.js"
@@ -19,8 +19,8 @@ const cid = (id: string) => ContentId.make(id)
 /** The viewer's own vault call (impersonated by `fundedViewer` on the dev chain): withdraw, or set the wallet's allowance. */
 const asViewer = (user: Address, call: "withdraw" | "approve", amount: bigint) =>
   Effect.gen(function* () {
-    const dev = yield* ChainDev
-    const viewer = createWalletClient({ chain: dev.walletClient.chain, transport: custom(dev.provider), account: user })
+    const dev = yield* DevChain
+    const viewer = createWalletClient({ chain: dev.walletClient.chain, transport: dev.transport, account: user })
     const vault = dev.deployment.vault
     yield* Effect.promise(async () => {
       const hash =
@@ -69,10 +69,10 @@ describe("debts", () => {
     it.effect("a viewer who empties the vault mid-session owes the session: 402 on start until the reconciler settles it, once", () =>
       Effect.gen(function* () {
         const client = yield* apiClient
-        const dev = yield* ChainDev
+        const dev = yield* DevChain
         const chain = yield* Chain
         const time = yield* TimeTravel
-        const settlements = yield* Settlements
+        const outbox = yield* SettlementOutbox
         const creator = toAddress("0x976ea74026e726554db657fa54763abd0c3a0aa9")
         const user = yield* fundedViewer({ principal: 20n * USDC })
         const debtsBefore = yield* metric("payg_settlement_debts_total")
@@ -112,7 +112,7 @@ describe("debts", () => {
         // the reconciler sends nothing while the viewer still cannot pay
         yield* dev.fund(user, { principal: 5n * USDC, yieldAmount: 0n, allowance: 1_000n * USDC })
         const sentBefore = yield* metric("payg_settlements_sent_total")
-        const broke = yield* settlements.reconcile(0)
+        const broke = yield* outbox.reconcile(0)
         expect(broke.debts).toBeGreaterThanOrEqual(1)
         expect((yield* metric("payg_settlements_sent_total")) - sentBefore).toBe(0)
         expect(yield* settlementsOnChain(key)).toHaveLength(0)
@@ -121,7 +121,7 @@ describe("debts", () => {
 
         // funds return: the next pass settles the debt with the same key, exactly once
         yield* dev.fund(user, { principal: 15n * USDC, yieldAmount: 0n, allowance: 1_000n * USDC })
-        yield* settlements.reconcile(0)
+        yield* outbox.reconcile(0)
         const paid = yield* detailOf(sessionId, user)
         expect(paid.data).toMatchObject({ status: "COMPLETED", finalCost: 6_000_000n, failureReason: null, payment: { fromYield: 0n, fromPrincipal: 6_000_000n } })
         const events = yield* settlementsOnChain(key)
@@ -130,7 +130,7 @@ describe("debts", () => {
         expect(yield* chain.balancesOf(user)).toEqual({ yieldBalance: 0n, principal: 14n * USDC })
         expect((yield* dev.earningsOf(creator)) - earningsBefore).toBe(6_000_000n)
         expect((yield* metric("payg_settlement_debts_paid_total")) - paidBefore).toBe(1)
-        yield* settlements.reconcile(0)
+        yield* outbox.reconcile(0)
         expect(yield* settlementsOnChain(key)).toHaveLength(1)
 
         const cleared = yield* balanceOf(user)
@@ -142,10 +142,10 @@ describe("debts", () => {
     it.effect("a viewer who revokes the allowance owes the session; the debt outlives a delisting and is paid once the content is listed again", () =>
       Effect.gen(function* () {
         const client = yield* apiClient
-        const dev = yield* ChainDev
+        const dev = yield* DevChain
         const chain = yield* Chain
         const time = yield* TimeTravel
-        const settlements = yield* Settlements
+        const outbox = yield* SettlementOutbox
         const user = yield* fundedViewer({ principal: 50n * USDC })
         const s = yield* client.session.start({ payload: { userAddress: user, contentId: cid("nft-art-stories") } })
         const sessionId = s.data.sessionId
@@ -163,7 +163,7 @@ describe("debts", () => {
         // the allowance returns while the content is delisted: the chain refuses, the debt stays on record
         yield* asViewer(user, "approve", 1_000n * USDC)
         yield* dev.delist("nft-art-stories")
-        yield* settlements
+        yield* outbox
           .reconcile(0)
           .pipe(Effect.ensuring(dev.list("nft-art-stories", { price: 3n * USDC, duration: 900n, creator: toAddress("0x23618e81e3f5cdf7f54c3d65f7fbc0abf5b21e8f") })))
         expect((yield* detailOf(sessionId, user)).data).toMatchObject({ status: "UNPAID", failureReason: expect.stringContaining("ContentNotListed") })
@@ -171,7 +171,7 @@ describe("debts", () => {
         expect(yield* settlementsOnChain(key)).toHaveLength(0)
 
         // listed again: paid on the next pass
-        yield* settlements.reconcile(0)
+        yield* outbox.reconcile(0)
         expect((yield* detailOf(sessionId, user)).data).toMatchObject({ status: "COMPLETED", failureReason: null })
         expect(yield* settlementsOnChain(key)).toHaveLength(1)
         expect(yield* chain.balancesOf(user)).toEqual({ yieldBalance: 0n, principal: 49n * USDC })
@@ -182,9 +182,9 @@ describe("debts", () => {
     it.effect("in a batch, the broke viewer's entry becomes a debt while the others are paid; the debt is settled later, once", () =>
       Effect.gen(function* () {
         const client = yield* apiClient
-        const dev = yield* ChainDev
+        const dev = yield* DevChain
         const time = yield* TimeTravel
-        const settlements = yield* Settlements
+        const outbox = yield* SettlementOutbox
         const viewers = yield* Effect.all([fundedViewer(), fundedViewer(), fundedViewer({ principal: 10n * USDC })])
         const started = yield* Effect.forEach(viewers, (user) => client.session.start({ payload: { userAddress: user, contentId: cid("yield-farming-101") } }))
         yield* time.advance("9 minutes") // 540 s of 1800 -> 1.5 USDC each
@@ -216,8 +216,8 @@ describe("debts", () => {
         expect(yield* settlementsOnChain(key)).toHaveLength(0)
 
         yield* dev.fund(broke, { principal: 2n * USDC, yieldAmount: 0n, allowance: 1_000n * USDC })
-        yield* settlements.reconcile(0)
-        yield* settlements.reconcile(0)
+        yield* outbox.reconcile(0)
+        yield* outbox.reconcile(0)
         expect((yield* detailOf(brokeSession.data.sessionId, broke)).data).toMatchObject({ status: "COMPLETED", payment: { fromPrincipal: 1_500_000n } })
         expect(yield* settlementsOnChain(key)).toHaveLength(1)
         expect((yield* balanceOf(broke)).body).toMatchObject({ data: { debt: "0", totalBalance: "500000" } })

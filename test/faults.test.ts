@@ -2,14 +2,14 @@ import { HttpClient } from "@effect/platform"
 import { SqlClient } from "@effect/sql"
 import { describe, expect, it, layer } from "@effect/vitest"
 import { Context, Duration, Effect, Layer, Schedule } from "effect"
-import { ChainDev, ChainDevLive, ChainFromDev } from "../src/chain/ChainInProcess.js"
+import { ChainOnDevChain, DevChain, DevChainDeployment } from "../src/chain/ChainInProcess.js"
 import { makeAppLive } from "../src/AppLive.js"
 import { DatabaseLive } from "../src/db/Database.js"
 import { seedCatalogue } from "../src/db/seed.js"
 import { Chain } from "../src/domain/Chain.js"
 import { ContentId } from "../src/domain/Content.js"
 import { HttpAppLive } from "../src/http/Server.js"
-import { Settlements } from "../src/session/Settlements.js"
+import { SettlementOutbox } from "../src/session/SettlementOutbox.js"
 import { costOf } from "../src/domain/Pricing.js"
 import { TestServer, apiClient, configFrom } from "./support/app.js"
 import { TimeTravel, TimeTravelLive } from "./support/clock.js"
@@ -78,7 +78,7 @@ describe("faults", () => {
         const client = yield* apiClient
         const chain = yield* Chain
         const time = yield* TimeTravel
-        const settlements = yield* Settlements
+        const outbox = yield* SettlementOutbox
         const user = yield* fundedViewer({ principal: 30n * USDC })
         const s = yield* client.session.start({ payload: { userAddress: user, contentId: cid("intro-to-defi") } })
         yield* time.advance("18 minutes")
@@ -86,14 +86,14 @@ describe("faults", () => {
         expect(stop.status).toBe(202)
         expect(stop.body).toMatchObject({ success: true, data: { status: "settling", payment: null } })
         // still down for the reconciler: it leaves the payment pending
-        const early = yield* whileChainDown(settlements.reconcile(0))
+        const early = yield* whileChainDown(outbox.reconcile(0))
         expect(early).toEqual({ confirmed: 0, failed: 0, stillPending: 1, debts: 0 })
         // and while the chain is down, nothing that needs it pretends to work
         const refused = yield* whileChainDown(post("/api/session/start", { userAddress: user, contentId: "yield-farming-101" }))
         expect(refused.status).toBe(503)
         expect(refused.body).toMatchObject({ error: "Service Unavailable", statusCode: 503 })
 
-        const report = yield* settlements.reconcile(0)
+        const report = yield* outbox.reconcile(0)
         expect(report).toEqual({ confirmed: 1, failed: 0, stillPending: 0, debts: 0 })
         const detail = yield* client.session.get({ path: { sessionId: s.data.sessionId }, urlParams: { userAddress: user } })
         // 18 minutes of clock travel plus the real seconds a loaded machine takes between the requests:
@@ -105,7 +105,7 @@ describe("faults", () => {
         expect(finalCost).toBe(costOf(10n * USDC, detail.data.activeDuration, 3600))
         expect(stop.body).toMatchObject({ data: { finalCost: String(finalCost) } })
         expect(yield* chain.balancesOf(user)).toEqual({ yieldBalance: 0n, principal: 30n * USDC - finalCost })
-        yield* settlements.reconcile(0)
+        yield* outbox.reconcile(0)
         expect(yield* settlementsOnChain(BigInt(s.data.settlementKey))).toHaveLength(1)
         yield* ledgerIsConsistent
       }))
@@ -132,8 +132,8 @@ describe("faults", () => {
         }
         return HttpAppLive.pipe(
           Layer.provideMerge(TestServer),
-          Layer.provideMerge(makeAppLive(ChainFromDev)),
-          Layer.provideMerge(ChainDevLive({ demo: true })),
+          Layer.provideMerge(makeAppLive(ChainOnDevChain)),
+          Layer.provideMerge(DevChainDeployment({ demo: true })),
           Layer.provideMerge(configFrom(vars)),
           Layer.provideMerge(TimeTravelLive),
           Layer.merge(Layer.succeed(Db, { cut: proxy.cut, restore: proxy.restore }))
@@ -186,13 +186,13 @@ describe("faults", () => {
             Effect.flatMap((ctx) => Effect.provide(seedCatalogue(), ctx))
           )
         )
-        return ChainDevLive({ demo: true, rpcUrl: node.url }).pipe(
+        return DevChainDeployment({ demo: true, rpcUrl: node.url }).pipe(
           Layer.merge(Layer.succeed(Node, { url: node.url, db })),
           Layer.provideMerge(DatabaseLive.pipe(Layer.provide(configFrom({ DATABASE_URL: db, LOG_LEVEL: "none" }))))
         )
       })
     )
-    const serverEnv = (node: { readonly url: string; readonly db: string }, dev: Context.Tag.Service<ChainDev>): Record<string, string> => ({
+    const serverEnv = (node: { readonly url: string; readonly db: string }, dev: Context.Tag.Service<DevChain>): Record<string, string> => ({
       NODE_ENV: "test",
       LOG_LEVEL: "warn",
       DATABASE_URL: node.db,
@@ -206,8 +206,6 @@ describe("faults", () => {
       SETTLEMENT_BATCH: "off",
       RECONCILE_INTERVAL: "1 hour"
     })
-    const rpc = (method: string, params: ReadonlyArray<unknown> = []) =>
-      Effect.flatMap(ChainDev, (dev) => Effect.promise(() => dev.provider.request({ method, params })))
 
     layer(World, { timeout: 240_000, excludeTestServices: true })((it) => {
       it.scoped(
@@ -215,7 +213,7 @@ describe("faults", () => {
         () =>
           Effect.gen(function* () {
             const node = yield* Node
-            const dev = yield* ChainDev
+            const dev = yield* DevChain
             const sql = yield* SqlClient.SqlClient
             const user = yield* fundedViewer({ principal: 20n * USDC })
             const env = serverEnv(node, dev)
@@ -228,25 +226,21 @@ describe("faults", () => {
             const { sessionId, settlementKey } = (started.body as { data: { sessionId: string; settlementKey: string } }).data
             yield* Effect.sleep("1200 millis")
             // blocks stop being mined: the settlement will be sent but its receipt never comes
-            yield* rpc("evm_setAutomine", [false])
+            yield* Effect.promise(() => dev.testClient.setAutomine(false))
             const stop = fetch(`${first.url}/api/session/stop`, {
               method: "POST",
               headers: { "content-type": "application/json" },
               body: JSON.stringify({ sessionId, userAddress: user })
             }).catch(() => "connection lost")
-            const pendingTxs = rpc("eth_getBlockByNumber", ["pending", false]).pipe(
-              Effect.map((block) =>
-                typeof block === "object" && block !== null && "transactions" in block && Array.isArray(block.transactions) ? block.transactions.length : 0
-              )
-            )
+            const pendingTxs = Effect.promise(() => dev.publicClient.getBlock({ blockTag: "pending" })).pipe(Effect.map((block) => block.transactions.length))
             yield* pendingTxs.pipe(
               Effect.flatMap((n) => (n > 0 ? Effect.void : Effect.fail("not yet"))),
               Effect.retry(Schedule.spaced(Duration.millis(20)).pipe(Schedule.upTo(Duration.seconds(20))))
             )
             yield* killHard(first)
             yield* Effect.promise(() => stop)
-            yield* rpc("evm_setAutomine", [true])
-            yield* rpc("evm_mine")
+            yield* Effect.promise(() => dev.testClient.setAutomine(true))
+            yield* Effect.promise(() => dev.testClient.mine({ blocks: 1 }))
             // the crash left the outbox row pending, and the chain has the payment
             const pending = yield* sql<{ readonly status: string }>`SELECT status FROM settlements WHERE session_id = ${sessionId}`
             expect(pending.map((r) => r.status)).toEqual(["PENDING"])
@@ -271,7 +265,7 @@ describe("faults", () => {
       it.scoped("two server instances on one database stop the same sessions at once: one payment each, no nonce collision", () =>
         Effect.gen(function* () {
           const node = yield* Node
-          const dev = yield* ChainDev
+          const dev = yield* DevChain
           const env = { ...serverEnv(node, dev), SETTLEMENT_BATCH: "on", SETTLEMENT_BATCH_WINDOW: "10 millis" }
           const [a, b] = yield* Effect.all([serverProcess(env), serverProcess(env)], { concurrency: 2 })
           const users = yield* Effect.all([fundedViewer(), fundedViewer(), fundedViewer()])

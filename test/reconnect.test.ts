@@ -1,7 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Duration, Effect, Layer } from "effect"
 import { makeAppLive } from "../src/AppLive.js"
-import { ChainDevLive, ChainFromDev } from "../src/chain/ChainInProcess.js"
+import { ChainOnDevChain, DevChainDeployment } from "../src/chain/ChainInProcess.js"
 import { PgPool } from "../src/db/Database.js"
 import { HttpAppLive } from "../src/http/Server.js"
 import { TestApp, TestServer, configFrom } from "./support/app.js"
@@ -21,7 +21,7 @@ const SEED_VIEWER = "0x742C4B0F8e6cD2E0b35e8eF6dbC66f5c6D4B9E8a"
 const EmbeddedDefaults = Layer.fresh(
   HttpAppLive.pipe(
     Layer.provideMerge(TestServer),
-    Layer.provideMerge(makeAppLive(ChainFromDev).pipe(Layer.provideMerge(ChainDevLive({ demo: true })))),
+    Layer.provideMerge(makeAppLive(ChainOnDevChain).pipe(Layer.provideMerge(DevChainDeployment({ demo: true })))),
     Layer.provideMerge(configFrom({ NODE_ENV: "development", LOG_LEVEL: "warn", RATE_LIMIT_MAX_REQUESTS: "0" }))
   )
 )

@@ -2,11 +2,11 @@ import { HttpClient } from "@effect/platform"
 import { SqlClient } from "@effect/sql"
 import { describe, expect, it } from "@effect/vitest"
 import { Effect } from "effect"
-import { createWalletClient, custom } from "viem"
+import { createWalletClient } from "viem"
 import { streamingWalletAbi } from "../src/chain/contracts.js"
-import { ChainDev } from "../src/chain/ChainInProcess.js"
+import { DevChain } from "../src/chain/ChainInProcess.js"
 import { contentKeyOf, Chain } from "../src/domain/Chain.js"
-import { Settlements } from "../src/session/Settlements.js"
+import { SettlementOutbox } from "../src/session/SettlementOutbox.js"
 import { TestApp, apiClient } from "./support/app.js"
 import { TimeTravel } from "./support/clock.js"
 import { USDC, fundedViewer, randomAddress, settlementsOnChain } from "./support/users.js"
@@ -26,7 +26,7 @@ describe("sessions", () => {
     it.effect("a full lifecycle bills only active seconds, yield first, and pays the creator on chain", () =>
       Effect.flatMap(TimeTravel, (time) => time.frozen(Effect.gen(function* () {
         const client = yield* apiClient
-        const dev = yield* ChainDev
+        const dev = yield* DevChain
         const chain = yield* Chain
         const user = yield* fundedViewer({ principal: 100n * USDC, yieldAmount: 3n * USDC })
         const creator = toAddress("0x976ea74026e726554db657fa54763abd0c3a0aa9")
@@ -208,7 +208,7 @@ describe("sessions", () => {
         const client = yield* apiClient
         const chain = yield* Chain
         const sql = yield* SqlClient.SqlClient
-        const settlements = yield* Settlements
+        const outbox = yield* SettlementOutbox
         const user = yield* fundedViewer()
         const s = yield* client.session.start({ payload: { userAddress: user, contentId: cid("intro-to-defi") } })
         const key = BigInt(s.data.settlementKey)
@@ -219,14 +219,14 @@ describe("sessions", () => {
         // ... then the send reaches the chain, and the process dies before recording it
         const sent = yield* chain.settle({ sessionKey: key, user, contentId: "intro-to-defi", amount: 1_000_000n })
 
-        const report = yield* settlements.reconcile(0)
+        const report = yield* outbox.reconcile(0)
         expect(report.confirmed).toBeGreaterThanOrEqual(1)
         const detail = yield* client.session.get({ path: { sessionId: s.data.sessionId }, urlParams: { userAddress: user } })
         expect(detail.data.status).toBe("COMPLETED")
         expect(detail.data.payment?.txHash).toBe(sent.txHash)
         expect(yield* settlementsOnChain(key)).toHaveLength(1)
         // running it again changes nothing
-        yield* settlements.reconcile(0)
+        yield* outbox.reconcile(0)
         expect(yield* settlementsOnChain(key)).toHaveLength(1)
       }))
 
@@ -234,14 +234,14 @@ describe("sessions", () => {
       Effect.gen(function* () {
         const client = yield* apiClient
         const sql = yield* SqlClient.SqlClient
-        const settlements = yield* Settlements
+        const outbox = yield* SettlementOutbox
         const user = yield* fundedViewer()
         const s = yield* client.session.start({ payload: { userAddress: user, contentId: cid("yield-farming-101") } })
         const key = BigInt(s.data.settlementKey)
         yield* sql`UPDATE sessions SET status = 'SETTLING', ended_at = now(), billed_seconds = 360, final_cost = 1000000 WHERE id = ${s.data.sessionId}`
         yield* sql`INSERT INTO settlements (session_id, settlement_key, user_address, content_id, amount, mode, status, created_at, updated_at)
                    VALUES (${s.data.sessionId}, ${key.toString()}, ${user}, 'yield-farming-101', 1000000, 'operator', 'PENDING', now(), now())`
-        yield* settlements.reconcile(0)
+        yield* outbox.reconcile(0)
         const detail = yield* client.session.get({ path: { sessionId: s.data.sessionId }, urlParams: { userAddress: user } })
         expect(detail.data.status).toBe("COMPLETED")
         expect(yield* settlementsOnChain(key)).toHaveLength(1)
@@ -250,13 +250,13 @@ describe("sessions", () => {
     it.effect("a viewer who paid themselves: a matching txHash completes the session, anything else is 400", () =>
       Effect.gen(function* () {
         const client = yield* apiClient
-        const dev = yield* ChainDev
+        const dev = yield* DevChain
         const time = yield* TimeTravel
         const user = yield* fundedViewer()
         const other = yield* client.session.start({ payload: { userAddress: user, contentId: cid("yield-farming-101") } })
         const s = yield* client.session.start({ payload: { userAddress: user, contentId: cid("intro-to-defi") } })
         yield* time.advance("36 minutes") // 2160 s -> 6 USDC
-        const viewer = createWalletClient({ chain: dev.walletClient.chain, transport: custom(dev.provider), account: user })
+        const viewer = createWalletClient({ chain: dev.walletClient.chain, transport: dev.transport, account: user })
         const pay = (key: string, amount: bigint) =>
           Effect.promise(async () => {
             const hash = await viewer.writeContract({
@@ -290,7 +290,7 @@ describe("sessions", () => {
     it.effect("a settlement the chain refuses ends FAILED with the reason, and the viewer is not charged", () =>
       Effect.gen(function* () {
         const client = yield* apiClient
-        const dev = yield* ChainDev
+        const dev = yield* DevChain
         const chain = yield* Chain
         const time = yield* TimeTravel
         const user = yield* fundedViewer({ principal: 50n * USDC })
@@ -309,7 +309,7 @@ describe("sessions", () => {
 
     it.effect("content whose on-chain price disagrees with the catalogue cannot be started", () =>
       Effect.gen(function* () {
-        const dev = yield* ChainDev
+        const dev = yield* DevChain
         const user = yield* fundedViewer()
         yield* dev.list("stablecoin-economics", { price: 9n * USDC, duration: 2700n, creator: toAddress("0x14dc79964da2c08b23698b3d3cc7ca32193d9955") })
         const r = yield* post("/api/session/start", { userAddress: user, contentId: "stablecoin-economics" })

@@ -7,7 +7,7 @@
 import { describe, expect, it, layer } from "@effect/vitest"
 import { Context, Duration, Effect, Layer, Schedule } from "effect"
 import pg from "pg"
-import { ChainDev, ChainDevLive } from "../src/chain/ChainInProcess.js"
+import { DevChain, DevChainDeployment } from "../src/chain/ChainInProcess.js"
 import { streamingWalletAbi, yieldVaultAbi } from "../src/chain/contracts.js"
 import { toAddress } from "../src/domain/Address.js"
 import { Chain, contentKeyOf } from "../src/domain/Chain.js"
@@ -34,7 +34,7 @@ describe("settlement keys and payments", () => {
       Effect.gen(function* () {
         const client = yield* apiClient
         const chain = yield* Chain
-        const dev = yield* ChainDev
+        const dev = yield* DevChain
         const time = yield* TimeTravel
         const [alice, bob, stranger] = yield* Effect.all([fundedViewer(), fundedViewer(), fundedViewer()])
         const a = yield* client.session.start({ payload: { userAddress: alice, contentId: cid("intro-to-defi") } })
@@ -99,7 +99,7 @@ describe("settlement keys and payments", () => {
     it.effect("a key already settled on chain for other content is not adopted: the session fails with the reason instead of completing", () =>
       Effect.gen(function* () {
         const client = yield* apiClient
-        const dev = yield* ChainDev
+        const dev = yield* DevChain
         const time = yield* TimeTravel
         const viewer = yield* fundedViewer()
         const s = yield* client.session.start({ payload: { userAddress: viewer, contentId: cid("intro-to-defi") } })
@@ -126,7 +126,7 @@ describe("settlement keys and payments", () => {
     const PG_ADMIN = process.env.TEST_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/postgres"
     const HARDHAT_KEY_0 = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"
     class NodeUrl extends Context.Tag("test/NodeUrl")<NodeUrl, string>() {}
-    const World = Layer.unwrapScoped(Effect.map(hardhatNode, (node) => ChainDevLive({ demo: true, rpcUrl: node.url }).pipe(Layer.merge(Layer.succeed(NodeUrl, node.url)))))
+    const World = Layer.unwrapScoped(Effect.map(hardhatNode, (node) => DevChainDeployment({ demo: true, rpcUrl: node.url }).pipe(Layer.merge(Layer.succeed(NodeUrl, node.url)))))
 
     const scratchDatabase = Effect.gen(function* () {
       const name = `payg_t_keys_${process.pid}_${Date.now()}`
@@ -173,7 +173,7 @@ describe("settlement keys and payments", () => {
         "in-memory database restarted against RPC, then a fresh PostgreSQL database: every key is new, every session is paid",
         () =>
         Effect.gen(function* () {
-          const dev = yield* ChainDev
+          const dev = yield* DevChain
           const rpcUrl = yield* NodeUrl
           const user = toAddress("0x70997970c51812dc3a010c7d01b50e0d17dc79c8") // a demo viewer, funded by the deployment
           const balance = Effect.promise(() =>

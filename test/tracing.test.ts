@@ -127,7 +127,7 @@ describe("traces over OTLP", () => {
         expect(received.every((r) => r.path === "/v1/traces")).toBe(true)
       }))
 
-    it.effect("the stop of a session is traced with its id, down to Settlements.finish", () =>
+    it.effect("the stop of a session is traced with its id, down to SettlementOutbox.finish", () =>
       Effect.gen(function* () {
         const { received } = yield* Receiver
         const user = yield* fundedViewer()
@@ -141,7 +141,7 @@ describe("traces over OTLP", () => {
         const { server, stop, finish } = yield* eventually(received, (spans) => {
           const server = serverSpanOf(requestId)(spans)
           const stop = spans.find((s) => s.name === "Sessions.stop" && attribute(s, "sessionId") === sessionId)
-          const finish = spans.find((s) => s.name === "Settlements.finish" && attribute(s, "sessionId") === sessionId)
+          const finish = spans.find((s) => s.name === "SettlementOutbox.finish" && attribute(s, "sessionId") === sessionId)
           return server && stop && finish ? { server, stop, finish } : undefined
         })
         expect(stop.traceId).toBe(server.traceId)

@@ -23,7 +23,7 @@ export class ScriptError extends Schema.TaggedError<ScriptError>()("ScriptError"
 export const fail = (reason: string) => Effect.fail(new ScriptError({ reason }))
 
 /** The message of whatever a promise threw, first line only (viem's errors run to many lines). */
-export const firstLine = (e: unknown): string => (e instanceof Error ? (e.message.split("\n")[0] ?? e.message) : String(e))
+const firstLine = (e: unknown): string => (e instanceof Error ? (e.message.split("\n")[0] ?? e.message) : String(e))
 
 export const attempt = <A>(what: string, f: () => Promise<A>) =>
   Effect.tryPromise({ try: f, catch: (e) => new ScriptError({ reason: `${what}: ${firstLine(e)}` }) })

@@ -4,12 +4,15 @@ import {
   type Chain as ViemChain,
   type Hex,
   type PublicClient,
+  type TestClient,
   type Transport,
   type WalletClient,
   createPublicClient,
+  createTestClient,
   createWalletClient,
   custom,
-  defineChain
+  defineChain,
+  http
 } from "viem"
 import { type Address, toAddress } from "../domain/Address.js"
 import { Chain, contentKeyOf } from "../domain/Chain.js"
@@ -20,8 +23,16 @@ import { makeChain } from "./ChainViem.js"
 import { deployPaygContracts } from "./deploy.js"
 
 /**
- * Hardhat's in-process EDR chain, used when RPC_URL is unset: new at every start, with the contracts
- * deployed, the demo catalogue listed and the demo viewers funded, so the seed's curl examples work.
+ * Development chains: Hardhat's in-process EDR chain (what the server runs on when RPC_URL is unset:
+ * new at every start, the contracts deployed, the demo catalogue listed and the demo viewers funded,
+ * so the seed's curl examples work), or a `hardhat node` the tests and scripts start. The layers:
+ *
+ * - `DevChain`: the handle only a development chain allows (deploy, fund, list, impersonate).
+ * - `DevChainDeployment`: deploys the contracts on such a chain and provides `DevChain`.
+ * - `ChainOnDevChain`: the `Chain` port over that deployment, with the dev chain's operator.
+ * - `ChainAndDevInProcess`: both, on a fresh in-process chain.
+ *
+ * (`ChainFromConfig` picks between this and `ChainRpc`.)
  */
 
 const hardhatChain = defineChain({
@@ -57,55 +68,58 @@ export interface Deployment {
 }
 
 type Clients = {
+  readonly transport: Transport
   readonly publicClient: PublicClient<Transport, ViemChain>
   readonly walletClient: WalletClient<Transport, ViemChain, Account>
-  readonly provider: DevProvider
+  readonly testClient: TestClient<"hardhat", Transport, ViemChain>
 }
 
-/** What viem's custom() transport and the hardhat_* development methods need of a provider. */
-export interface DevProvider {
-  readonly request: (args: { readonly method: string; readonly params?: ReadonlyArray<unknown> }) => Promise<unknown>
-}
-
-const loadProvider = Effect.tryPromise({
-  try: async (): Promise<DevProvider> => {
+/** Hardhat's in-process provider as a viem transport. */
+const inProcessTransport = Effect.tryPromise({
+  try: async (): Promise<Transport> => {
     // hardhat.config.cts is TypeScript: let Node's require() load it wherever we run (server, vitest, scripts)
     const { register } = await import("tsx/cjs/api")
     register()
     const { default: hre } = await import("hardhat")
     const provider = hre.network.provider
-    return { request: (args) => provider.request({ method: args.method, params: args.params ? [...args.params] : [] }) }
+    return custom({ request: (args: { readonly method: string; readonly params?: ReadonlyArray<unknown> }) => provider.request({ method: args.method, params: args.params ? [...args.params] : [] }) })
   },
   catch: (cause) => new StartupError({ reason: `cannot start the in-process chain: ${String(cause)}` })
 })
 
-const makeClients = (provider: DevProvider) =>
+const makeClients = (transport: Transport) =>
   Effect.tryPromise({
     try: async (): Promise<Clients> => {
-      const transport = custom(provider)
       const publicClient = createPublicClient({ chain: hardhatChain, transport, pollingInterval: 5, cacheTime: 0 })
       const [operator] = await createWalletClient({ chain: hardhatChain, transport }).getAddresses()
-      if (!operator) throw new Error("the in-process chain has no accounts")
+      if (!operator) throw new Error("the development chain has no accounts")
       const walletClient = createWalletClient({ chain: hardhatChain, transport, account: operator })
-      return { publicClient, walletClient, provider }
+      const testClient = createTestClient({ mode: "hardhat", chain: hardhatChain, transport })
+      return { transport, publicClient, walletClient, testClient }
     },
-    catch: (cause) => new StartupError({ reason: `cannot start the in-process chain: ${String(cause)}` })
+    catch: (cause) => new StartupError({ reason: `cannot start the development chain: ${String(cause)}` })
   })
 
-/** Operations only a development chain allows: used at start and by the tests. */
-export class ChainDev extends Context.Tag("payg/ChainDev")<
-  ChainDev,
+/**
+ * The handle on a development chain and the contracts deployed on it: the operations only such a
+ * chain allows (minting, impersonating viewers, mining at will), used at start and by tests and scripts.
+ */
+export class DevChain extends Context.Tag("payg/DevChain")<
+  DevChain,
   {
     readonly deployment: Deployment
+    /** The chain's transport, for wallet clients of other (impersonated or unlocked) accounts. */
+    readonly transport: Transport
     readonly publicClient: PublicClient<Transport, ViemChain>
+    /** Sends as the operator (account #0, holding every role). */
     readonly walletClient: WalletClient<Transport, ViemChain, Account>
-    readonly provider: DevProvider
+    /** viem's test actions in Hardhat's dialect: mine, setAutomine, impersonateAccount, setBalance, snapshot, revert... */
+    readonly testClient: TestClient<"hardhat", Transport, ViemChain>
     /** Gives `user` principal and yield in the vault and a spending allowance to the wallet. */
     readonly fund: (user: Address, funding: Funding) => Effect.Effect<void>
     /** Lists or updates a content item on chain. */
     readonly list: (contentId: string, listing: { readonly price: bigint; readonly duration: bigint; readonly creator: Address }) => Effect.Effect<void>
     readonly delist: (contentId: string) => Effect.Effect<void>
-    readonly usdcBalanceOf: (account: Address) => Effect.Effect<bigint>
     readonly earningsOf: (creator: Address) => Effect.Effect<bigint>
   }
 >() {}
@@ -118,7 +132,7 @@ const deploy = (c: Clients) =>
   })
 
 const makeDev = (c: Clients, d: Deployment) => {
-  const { provider, publicClient, walletClient } = c
+  const { publicClient, testClient, transport, walletClient } = c
   const operator = walletClient.account.address
   const wait = (hash: Hex) =>
     publicClient.waitForTransactionReceipt({ hash }).then((r) => {
@@ -138,16 +152,17 @@ const makeDev = (c: Clients, d: Deployment) => {
         await wait(await walletClient.writeContract({ address: d.vault, abi: yieldVaultAbi, functionName: "accrueYield", args: [user, f.yieldAmount] }))
       }
       // the viewer's own consent, sent from the viewer's address (impersonated: this is a development chain)
-      await provider.request({ method: "hardhat_impersonateAccount", params: [user] })
-      await provider.request({ method: "hardhat_setBalance", params: [user, "0x56BC75E2D63100000"] })
-      const userWallet = createWalletClient({ chain: hardhatChain, transport: custom(provider), account: user })
+      await testClient.impersonateAccount({ address: user })
+      await testClient.setBalance({ address: user, value: 100n * 10n ** 18n })
+      const userWallet = createWalletClient({ chain: hardhatChain, transport, account: user })
       await wait(await userWallet.writeContract({ address: d.vault, abi: yieldVaultAbi, functionName: "approveSpender", args: [d.wallet, f.allowance] }))
-    }).pipe(Effect.withSpan("ChainDev.fund"))
-  return ChainDev.of({
+    }).pipe(Effect.withSpan("DevChain.fund"))
+  return DevChain.of({
     deployment: d,
+    transport,
     publicClient,
     walletClient,
-    provider,
+    testClient,
     fund,
     list: (contentId, l) =>
       Effect.promise(async () => {
@@ -163,15 +178,13 @@ const makeDev = (c: Clients, d: Deployment) => {
           await walletClient.writeContract({ address: d.wallet, abi: streamingWalletAbi, functionName: "delistContent", args: [contentKeyOf(contentId)] })
         )
       }),
-    usdcBalanceOf: (account) =>
-      Effect.promise(() => publicClient.readContract({ address: d.usdc, abi: mockUsdcAbi, functionName: "balanceOf", args: [account] })),
     earningsOf: (creator) =>
       Effect.promise(() => publicClient.readContract({ address: d.wallet, abi: streamingWalletAbi, functionName: "earningsOf", args: [creator] }))
   })
 }
 
-/** Deploys, lists the demo catalogue and funds the demo viewers. */
-const bootstrap = (dev: Context.Tag.Service<ChainDev>) =>
+/** Lists the demo catalogue and funds the demo viewers (the contracts are deployed already). */
+const bootstrap = (dev: Context.Tag.Service<DevChain>) =>
   Effect.gen(function* () {
     for (const item of demoCatalogue) {
       yield* dev.list(item.contentId, { price: item.fullPrice, duration: BigInt(item.totalDuration), creator: toAddress(item.creatorAddress) })
@@ -190,35 +203,17 @@ const bootstrap = (dev: Context.Tag.Service<ChainDev>) =>
     })
   })
 
-/** The dev handle alone (deployed, not yet funded). */
-/** A development node over HTTP (`npm run chain`): the same dev operations through its JSON-RPC. */
-const httpProvider = (url: string): DevProvider => {
-  let id = 0
-  return {
-    request: async ({ method, params }) => {
-      const response = await fetch(url, {
-        method: "POST",
-        headers: { "content-type": "application/json" },
-        body: JSON.stringify({ jsonrpc: "2.0", id: ++id, method, params: params ?? [] })
-      })
-      const body: unknown = await response.json()
-      if (typeof body !== "object" || body === null) throw new Error(`${method}: malformed JSON-RPC answer`)
-      if ("error" in body && typeof body.error === "object" && body.error !== null) {
-        const e = body.error
-        const message = "message" in e && typeof e.message === "string" ? e.message : `${method} failed`
-        throw Object.assign(new Error(message), { code: "code" in e ? e.code : -32603, data: "data" in e ? e.data : undefined })
-      }
-      return "result" in body ? body.result : undefined
-    }
-  }
-}
-
-export const ChainDevLive = (options: { readonly demo: boolean; readonly rpcUrl?: string }) =>
+/**
+ * Deploys the contracts on a development chain and provides `DevChain`: on a fresh in-process chain,
+ * or on the `hardhat node` at `rpcUrl` (`npm run chain`). `demo` lists the demo catalogue and funds
+ * the demo viewers.
+ */
+export const DevChainDeployment = (options: { readonly demo: boolean; readonly rpcUrl?: string }) =>
   Layer.effect(
-    ChainDev,
+    DevChain,
     Effect.gen(function* () {
-      const provider = options.rpcUrl === undefined ? yield* loadProvider : httpProvider(options.rpcUrl)
-      const clients = yield* makeClients(provider)
+      const transport = options.rpcUrl === undefined ? yield* inProcessTransport : http(options.rpcUrl, { retryCount: 0 })
+      const clients = yield* makeClients(transport)
       const deployment = yield* deploy(clients)
       const dev = makeDev(clients, deployment)
       if (options.demo) yield* bootstrap(dev)
@@ -226,11 +221,11 @@ export const ChainDevLive = (options: { readonly demo: boolean; readonly rpcUrl?
     })
   )
 
-/** The Chain port on top of an in-process deployment. */
-export const ChainFromDev = Layer.effect(
+/** The `Chain` port over a `DevChain`'s deployment, sending as its operator. */
+export const ChainOnDevChain = Layer.effect(
   Chain,
   Effect.gen(function* () {
-    const dev = yield* ChainDev
+    const dev = yield* DevChain
     return yield* makeChain({
       publicClient: dev.publicClient,
       walletClient: dev.walletClient,
@@ -248,6 +243,6 @@ export const ChainFromDev = Layer.effect(
   })
 )
 
-/** Chain + ChainDev on a fresh in-process chain. */
-export const ChainInProcess = (options: { readonly demo: boolean } = { demo: true }) =>
-  ChainFromDev.pipe(Layer.provideMerge(ChainDevLive(options)))
+/** `Chain` and `DevChain` on a fresh in-process chain. */
+export const ChainAndDevInProcess = (options: { readonly demo: boolean } = { demo: true }) =>
+  ChainOnDevChain.pipe(Layer.provideMerge(DevChainDeployment(options)))

@@ -58,8 +58,10 @@ const retryTransient = <A, E extends { readonly _tag: string }, R>(effect: Effec
   })
 
 /**
- * The Chain port over viem clients: shared by the RPC adapter (`ChainViem`) and the in-process one.
- * Writes are simulated first (reverts come back typed) and serialised: one operator, one nonce sequence.
+ * The Chain port over viem clients: shared by the RPC adapter (`ChainRpc`) and the development one
+ * (`ChainOnDevChain`). Writes are serialised (one operator, one nonce sequence). A single `settle` is
+ * simulated before it is sent, so its revert comes back typed; a `settleBatch` is sent unsimulated and
+ * only a reverted batch is simulated afterwards, to name the revert.
  */
 export const makeChain = (clients: ChainClients) =>
   Effect.gen(function* () {
@@ -79,11 +81,10 @@ export const makeChain = (clients: ChainClients) =>
     const settledEvent = [getAbiItem({ abi: streamingWalletAbi, name: "SessionSettled" })]
     const rejectedEvent = [getAbiItem({ abi: streamingWalletAbi, name: "SettlementRejected" })]
     const paidEvent = [getAbiItem({ abi: streamingWalletAbi, name: "SessionPaid" })]
-    /**
-     * The wallet's own logs in a receipt. Decoding goes through an ABI of the one event wanted:
-     * viem hashes the selector of every event of the ABI for every log it tries, which was the
-     * largest JavaScript cost of a 100-entry batch (its 200 logs, twice).
-     */
+    // Logs are decoded through an ABI of the one event wanted (above): viem hashes the selector of
+    // every event of the ABI for every log it tries, which was the largest JavaScript cost of a
+    // 100-entry batch (its 200 logs, twice).
+    /** The wallet's own logs in a receipt (a token's or the vault's are left out before decoding). */
     const walletLogs = <L extends { readonly address: string }>(logs: ReadonlyArray<L>): Array<L> =>
       logs.filter((l) => l.address.toLowerCase() === wallet)
 
@@ -265,8 +266,11 @@ const errorSelectors: ReadonlyMap<string, string> = (() => {
 
 const errorNameOf = (selector: Hex): string => errorSelectors.get(selector.toLowerCase()) ?? selector
 
-/** The chain over RPC_URL with PRIVATE_KEY as operator (Sepolia, or `npm run chain`). */
-export const ChainViem = Layer.scoped(
+/**
+ * The `Chain` port over RPC_URL with PRIVATE_KEY as operator and the deployment named by the
+ * *_ADDRESS variables (Sepolia, or a `npm run chain` node): nothing is deployed or funded here.
+ */
+export const ChainRpc = Layer.scoped(
   Chain,
   Effect.gen(function* () {
     const config = yield* AppConfig

@@ -3,7 +3,7 @@ import { ChainUnavailable, SettlementRejected } from "../domain/errors.js"
 import { mockUsdcAbi, streamingWalletAbi, yieldVaultAbi } from "./contracts.js"
 
 /** Every custom error the contracts can revert with (the wallet bubbles the vault's up). */
-export const contractErrorsAbi = [...streamingWalletAbi, ...yieldVaultAbi, ...mockUsdcAbi].filter((item) => item.type === "error")
+const contractErrorsAbi = [...streamingWalletAbi, ...yieldVaultAbi, ...mockUsdcAbi].filter((item) => item.type === "error")
 
 const hasHexData = (e: unknown): e is { readonly data: Hex } =>
   typeof e === "object" && e !== null && "data" in e && typeof e.data === "string" && isHex(e.data) && e.data.length >= 10
@@ -37,8 +37,6 @@ export const revertOf = (error: unknown): { readonly errorName: string; readonly
   if (/revert/i.test(error.details) || /revert/i.test(error.shortMessage)) return { errorName: "execution reverted", args: [] }
   return undefined
 }
-
-export const revertName = (error: unknown): string | undefined => revertOf(error)?.errorName
 
 const shortMessage = (error: unknown): string => {
   if (error instanceof BaseError) return error.shortMessage

@@ -6,7 +6,7 @@ import { mockUsdcAbi, yieldVaultAbi } from "./contracts.js"
  * everywhere, but the API's `formatted` fields are written for 6 decimals (USDC): a token with
  * another number of decimals is refused where a deployment is made or started, not mis-displayed.
  */
-export const SUPPORTED_DECIMALS = 6
+const SUPPORTED_DECIMALS = 6
 
 export interface TokenInfo {
   readonly address: Address

@@ -22,10 +22,10 @@ import type { CatalogueEntry } from "./catalogue.js"
 /** The contract's bound on a price (`uint88` in its storage). */
 export const MAX_PRICE = 2n ** 88n - 1n
 /** The database's bound on a duration (`integer`). */
-export const MAX_DURATION = 2_147_483_647
+const MAX_DURATION = 2_147_483_647
 
 /** A price as the API writes amounts (a decimal string of the smallest unit), positive and within the contract's bound. */
-export const Price = AmountString.pipe(
+const Price = AmountString.pipe(
   Schema.filter((p) => (p > 0n && p <= MAX_PRICE) || `must be a positive amount of at most ${MAX_PRICE} (the token's smallest unit)`)
 )
 

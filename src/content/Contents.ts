@@ -39,7 +39,7 @@ export const verify = (item: ContentItem, listing: ContentListing): ChainVerific
 })
 
 /** The reason given to clients; the adapter's own message (which may name an endpoint) is only logged. */
-export const CHAIN_UNAVAILABLE_REASON = "the blockchain could not be reached; the on-chain listing was not verified"
+const CHAIN_UNAVAILABLE_REASON = "the blockchain could not be reached; the on-chain listing was not verified"
 
 /** The catalogue use cases. */
 export class Contents extends Context.Tag("payg/Contents")<

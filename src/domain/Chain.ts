@@ -74,8 +74,9 @@ export type BatchOutcome =
   | { readonly _tag: "Rejected"; readonly sessionKey: bigint; readonly errorName: string }
 
 /**
- * The backend's only door to the chain (DESIGN.md section 3). Adapters: `ChainViem` (RPC_URL) and
- * `ChainInProcess` (Hardhat's in-process chain, deployed and funded at start).
+ * The backend's only door to the chain (DESIGN.md section 3). Adapters (src/chain): `ChainRpc` (the
+ * deployment at RPC_URL) and `ChainOnDevChain` (a development chain deployed and funded at start);
+ * `ChainFromConfig` picks one.
  */
 export class Chain extends Context.Tag("payg/Chain")<
   Chain,

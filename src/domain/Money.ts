@@ -1,9 +1,5 @@
 import { Schema } from "effect"
 
-/** A token amount in the token's smallest unit (USDC: 6 decimals). Never negative. */
-export const Amount = Schema.NonNegativeBigIntFromSelf.pipe(Schema.brand("Amount"))
-export type Amount = typeof Amount.Type
-
 /** Wire form of an amount: a decimal string of the smallest unit. */
 export const AmountString = Schema.BigInt.pipe(Schema.nonNegativeBigInt()).annotations({
   identifier: "AmountString",
@@ -11,7 +7,7 @@ export const AmountString = Schema.BigInt.pipe(Schema.nonNegativeBigInt()).annot
   examples: [10000000n]
 })
 
-export const USDC_DECIMALS = 6
+const USDC_DECIMALS = 6
 
 /**
  * Formats an amount with two decimals, never rounding up: 999999 -> "0.99 USDC".
@@ -23,6 +19,5 @@ export const formatUsdc = (amount: bigint, decimals: number = USDC_DECIMALS): st
   const unit = 10n ** BigInt(decimals)
   const whole = abs / unit
   const cents = decimals >= 2 ? (abs % unit) / 10n ** BigInt(decimals - 2) : (abs % unit) * 10n ** BigInt(2 - decimals)
-  const grouped = whole.toString()
-  return `${negative ? "-" : ""}${grouped}.${cents.toString().padStart(2, "0")} USDC`
+  return `${negative ? "-" : ""}${whole}.${cents.toString().padStart(2, "0")} USDC`
 }

@@ -14,8 +14,6 @@ import { billedSeconds, costOf } from "./Pricing.js"
 export const SessionStatus = Schema.Literal("ACTIVE", "PAUSED", "SETTLING", "UNPAID", "COMPLETED", "CANCELLED", "FAILED")
 export type SessionStatus = typeof SessionStatus.Type
 
-export const OPEN_STATUSES: ReadonlyArray<SessionStatus> = ["ACTIVE", "PAUSED"]
-
 export type SessionAction = "pause" | "resume" | "stop" | "settle"
 
 /** The clock part of a session: everything needed to bill it. */

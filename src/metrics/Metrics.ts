@@ -46,7 +46,7 @@ export const settlementDebtsPaid = Metric.counter("payg_settlement_debts_paid_to
 }).register()
 
 /** Seconds per call to the chain; tag it with the call's name (see `trackChainCall`). */
-export const chainCallLatency = Metric.histogram(
+const chainCallLatency = Metric.histogram(
   "payg_chain_call_duration_seconds",
   MetricBoundaries.fromIterable([0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60]),
   "Latency of calls to the chain, in seconds"

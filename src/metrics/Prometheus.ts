@@ -20,7 +20,7 @@ export const metricName = (name: string): string => {
   return leadingDigit.test(cleaned) || cleaned.length === 0 ? `_${cleaned}` : cleaned
 }
 
-export const labelName = (name: string): string => {
+const labelName = (name: string): string => {
   const cleaned = name.replace(invalidLabelChars, "_")
   const safe = leadingDigit.test(cleaned) || cleaned.length === 0 ? `_${cleaned}` : cleaned
   // names starting with __ are reserved for Prometheus itself
@@ -31,9 +31,9 @@ export const labelName = (name: string): string => {
 export const escapeLabelValue = (value: string): string => value.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n")
 
 /** HELP text: backslash and line feed escaped. */
-export const escapeHelp = (text: string): string => text.replace(/\\/g, "\\\\").replace(/\n/g, "\\n")
+const escapeHelp = (text: string): string => text.replace(/\\/g, "\\\\").replace(/\n/g, "\\n")
 
-export const formatValue = (value: number | bigint): string => {
+const formatValue = (value: number | bigint): string => {
   if (typeof value === "bigint") return value.toString()
   if (Number.isNaN(value)) return "NaN"
   if (value === Number.POSITIVE_INFINITY) return "+Inf"

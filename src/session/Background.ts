@@ -2,7 +2,7 @@ import { Clock, Duration, Effect, Layer, Option, Schedule } from "effect"
 import { AppConfig } from "../config.js"
 import { SessionRepo } from "./SessionRepo.js"
 import { Sessions } from "./Sessions.js"
-import { type ReconcileReport, Settlements } from "./Settlements.js"
+import { type ReconcileReport, SettlementOutbox } from "./SettlementOutbox.js"
 
 /**
  * The reconciler, run once at start-up and then periodically: finishes every SETTLING session and
@@ -27,12 +27,12 @@ export const sweepIdle = Effect.gen(function* () {
 
 export const BackgroundLive = Layer.scopedDiscard(
   Effect.gen(function* () {
-    const settlements = yield* Settlements
+    const outbox = yield* SettlementOutbox
     const every = (yield* AppConfig).settlement.reconcileEvery
     const report = (label: string) => (r: ReconcileReport) =>
       r.confirmed + r.failed + r.stillPending + r.debts > 0 ? Effect.logInfo(label, r) : Effect.void
     // at start-up: everything pending is from a previous run
-    yield* settlements.reconcile(0).pipe(Effect.tap(report("reconciled at start-up")), Effect.catchAll((e) => Effect.logWarning("reconcile failed", { reason: e.message })))
+    yield* outbox.reconcile(0).pipe(Effect.tap(report("reconciled at start-up")), Effect.catchAll((e) => Effect.logWarning("reconcile failed", { reason: e.message })))
     const loop = <A, E, R>(name: string, task: Effect.Effect<A, E, R>) =>
       task.pipe(
         Effect.catchAllCause((cause) => Effect.logWarning(`${name} failed`, cause)),
@@ -42,7 +42,7 @@ export const BackgroundLive = Layer.scopedDiscard(
       )
     // later runs leave alone what a request may still be sending (a resend would be harmless, only wasteful)
     const grace = Math.max(Duration.toMillis(every), 60_000)
-    yield* loop("reconcile", Effect.flatMap(settlements.reconcile(grace), report("reconciled")))
+    yield* loop("reconcile", Effect.flatMap(outbox.reconcile(grace), report("reconciled")))
     yield* loop("sweep", sweepIdle)
   })
 )

@@ -3,14 +3,14 @@ import { ContentRepoPg } from "../content/ContentRepo.js"
 import { BackgroundLive } from "./Background.js"
 import { SessionRepoPg } from "./SessionRepo.js"
 import { SessionsLive } from "./Sessions.js"
-import { SettlementsLive } from "./Settlements.js"
-import { SettlerLive } from "./Settler.js"
+import { SettlementOutboxLive } from "./SettlementOutbox.js"
+import { SettlementSenderLive } from "./SettlementSender.js"
 
 const Repos = Layer.merge(SessionRepoPg, ContentRepoPg)
 
-/** Sessions and Settlements over their repositories and the settler (which needs Chain, SqlClient, AppConfig). */
-export const SessionCore = SessionsLive.pipe(
-  Layer.provideMerge(SettlementsLive.pipe(Layer.provide(SettlerLive))),
+/** Sessions and the SettlementOutbox over their repositories and the SettlementSender (which needs Chain, SqlClient, AppConfig). */
+const SessionCore = SessionsLive.pipe(
+  Layer.provideMerge(SettlementOutboxLive.pipe(Layer.provide(SettlementSenderLive))),
   Layer.provideMerge(Repos)
 )
 

@@ -22,7 +22,7 @@ import type { ContentItem } from "../domain/Content.js"
 import { isConnectionFailure } from "../db/errors.js"
 import { sessionsStarted, sessionsStopped } from "../metrics/Metrics.js"
 import { type HistoryCursor, type SessionRecord, SessionRepo, type SettlementRecord } from "./SessionRepo.js"
-import { Settlements } from "./Settlements.js"
+import { SettlementOutbox } from "./SettlementOutbox.js"
 
 export interface Started {
   readonly session: SessionRecord
@@ -92,7 +92,7 @@ export const SessionsLive = Layer.effect(
     const repo = yield* SessionRepo
     const contents = yield* ContentRepo
     const chain = yield* Chain
-    const settlements = yield* Settlements
+    const outbox = yield* SettlementOutbox
 
     const owned = (rec: Option.Option<SessionRecord>, id: string, actor: Actor) =>
       Effect.gen(function* () {
@@ -230,7 +230,7 @@ export const SessionsLive = Layer.effect(
         })
       )
       yield* Metric.increment(sessionsStopped)
-      if (Option.isSome(stopped.outbox)) yield* settlements.finish(stopped.outbox.value)
+      if (Option.isSome(stopped.outbox)) yield* outbox.finish(stopped.outbox.value)
       return yield* owned(yield* repo.find(stopped.id), id, { _tag: "System" })
     })
 

@@ -3,7 +3,7 @@ import { NodeHttpClient } from "@effect/platform-node"
 import { ConfigProvider, Context, Effect, Layer, LogLevel, Logger, Option } from "effect"
 import { PaygApi } from "../../src/Api.js"
 import { makeAppLive } from "../../src/AppLive.js"
-import { ChainDevLive, ChainFromDev } from "../../src/chain/ChainInProcess.js"
+import { ChainOnDevChain, DevChainDeployment } from "../../src/chain/ChainInProcess.js"
 import { AppConfig } from "../../src/config.js"
 import type { Chain } from "../../src/domain/Chain.js"
 import { HttpAppLive, nodeServerOn } from "../../src/http/Server.js"
@@ -50,11 +50,11 @@ export const testConfig = (vars: Record<string, string> = {}) =>
 /**
  * The real API served on a random local port over the real database and a fresh in-process chain
  * (contracts deployed, demo catalogue listed, demo viewers funded), with `chain` as the app's Chain
- * port. Provides an HttpClient aimed at it, the ChainDev handle, TimeTravel (the app's Clock,
+ * port. Provides an HttpClient aimed at it, the DevChain handle, TimeTravel (the app's Clock,
  * shiftable) and everything the app provides.
  */
 export const TestAppWith = <E, R>(chain: Layer.Layer<Chain, E, R>, vars: Record<string, string> = {}) => {
-  const app = makeAppLive(chain).pipe(Layer.provideMerge(ChainDevLive({ demo: true })))
+  const app = makeAppLive(chain).pipe(Layer.provideMerge(DevChainDeployment({ demo: true })))
   return HttpAppLive.pipe(
     Layer.provideMerge(TestServer),
     Layer.provideMerge(app),
@@ -66,7 +66,7 @@ export const TestAppWith = <E, R>(chain: Layer.Layer<Chain, E, R>, vars: Record<
 }
 
 /** TestAppWith the in-process chain as it is. */
-export const TestApp = (vars: Record<string, string> = {}) => TestAppWith(ChainFromDev, vars)
+export const TestApp = (vars: Record<string, string> = {}) => TestAppWith(ChainOnDevChain, vars)
 
 /**
  * The test's HTTP server: a real Node server on a random port, built like production's (the same

@@ -1,5 +1,5 @@
 import { Context, Effect, Layer, Ref } from "effect"
-import { ChainFromDev } from "../../src/chain/ChainInProcess.js"
+import { ChainOnDevChain } from "../../src/chain/ChainInProcess.js"
 import { Chain } from "../../src/domain/Chain.js"
 import { ChainUnavailable } from "../../src/domain/errors.js"
 import { TestAppWith } from "./app.js"
@@ -42,7 +42,7 @@ export const FlakyChain = Layer.effect(
       verifyPayment: (txHash, expected) => gate(chain.verifyPayment(txHash, expected))
     })
   })
-).pipe(Layer.provide(ChainFromDev))
+).pipe(Layer.provide(ChainOnDevChain))
 
 /** `TestApp` with the chain behind a `ChainOutage` switch, off at start. */
 export const FlakyTestApp = (vars: Record<string, string> = {}) => TestAppWith(FlakyChain, vars).pipe(Layer.provideMerge(ChainOutageLive))

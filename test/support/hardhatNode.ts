@@ -1,5 +1,6 @@
 import { Duration, Effect, Schedule } from "effect"
 import { spawn } from "node:child_process"
+import { createPublicClient, http } from "viem"
 import { freePort } from "./process.js"
 
 /**
@@ -28,9 +29,8 @@ export const hardhatNodeWith = (env: Record<string, string>) => Effect.gen(funct
       })
   )
   const url = `http://127.0.0.1:${port}`
-  yield* Effect.tryPromise(() =>
-    fetch(url, { method: "POST", headers: { "content-type": "application/json" }, body: '{"jsonrpc":"2.0","id":1,"method":"eth_chainId","params":[]}' })
-  ).pipe(Effect.retry(Schedule.spaced(Duration.millis(250)).pipe(Schedule.upTo(Duration.seconds(60)))), Effect.orDie)
+  const probe = createPublicClient({ transport: http(url, { retryCount: 0 }) })
+  yield* Effect.tryPromise(() => probe.getChainId()).pipe(Effect.retry(Schedule.spaced(Duration.millis(250)).pipe(Schedule.upTo(Duration.seconds(60)))), Effect.orDie)
   return { url, pid: child.pid }
 })
 

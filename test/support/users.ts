@@ -1,8 +1,8 @@
 import { Effect } from "effect"
 import { randomBytes } from "node:crypto"
-import { createWalletClient, custom } from "viem"
+import { createWalletClient } from "viem"
 import { streamingWalletAbi } from "../../src/chain/contracts.js"
-import { ChainDev, type Funding } from "../../src/chain/ChainInProcess.js"
+import { DevChain, type Funding } from "../../src/chain/ChainInProcess.js"
 import { type Address, toAddress } from "../../src/domain/Address.js"
 import { contentKeyOf } from "../../src/domain/Chain.js"
 
@@ -13,7 +13,7 @@ export const randomAddress = (): Address => toAddress(`0x${randomBytes(20).toStr
 /** A new viewer with the given vault position and a generous bounded allowance. */
 export const fundedViewer = (funding: Partial<Funding> = {}) =>
   Effect.gen(function* () {
-    const dev = yield* ChainDev
+    const dev = yield* DevChain
     const user = randomAddress()
     yield* dev.fund(user, { principal: 100n * USDC, yieldAmount: 0n, allowance: 1_000n * USDC, ...funding })
     return user
@@ -22,7 +22,7 @@ export const fundedViewer = (funding: Partial<Funding> = {}) =>
 /** Every SessionSettled event the wallet emitted for a key. */
 export const settlementsOnChain = (sessionKey: bigint) =>
   Effect.gen(function* () {
-    const dev = yield* ChainDev
+    const dev = yield* DevChain
     return yield* Effect.promise(() =>
       dev.publicClient.getContractEvents({
         address: dev.deployment.wallet,
@@ -37,8 +37,8 @@ export const settlementsOnChain = (sessionKey: bigint) =>
 /** The viewer pays a session itself (`payForSession`, sent from the viewer's impersonated address); the transaction hash. */
 export const payForSession = (payer: Address, sessionKey: bigint, contentId: string, amount: bigint) =>
   Effect.gen(function* () {
-    const dev = yield* ChainDev
-    const viewer = createWalletClient({ chain: dev.walletClient.chain, transport: custom(dev.provider), account: payer })
+    const dev = yield* DevChain
+    const viewer = createWalletClient({ chain: dev.walletClient.chain, transport: dev.transport, account: payer })
     return yield* Effect.promise(async () => {
       const hash = await viewer.writeContract({
         address: dev.deployment.wallet,

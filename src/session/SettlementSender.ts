@@ -8,21 +8,22 @@ import { settlementsSent } from "../metrics/Metrics.js"
 type SettleError = SettlementRejected | ChainUnavailable
 
 /**
- * Sends settlements to the chain. One operator key sends every backend transaction, so sends are
+ * Sends the operator's settlements to the chain and answers each with its own outcome; it records
+ * nothing (`SettlementOutbox` does). One operator key sends every backend transaction, so sends are
  * serialised: in this process by the chain adapter, across instances by a PostgreSQL advisory lock
  * held for the duration of the send. Settlements that are ready together go out in one
  * `settleBatch` transaction (SETTLEMENT_BATCH=on, the default), collected for a short window.
  */
-export class Settler extends Context.Tag("payg/Settler")<
-  Settler,
-  { readonly submit: (request: SettlementRequest) => Effect.Effect<Settlement, SettleError> }
+export class SettlementSender extends Context.Tag("payg/SettlementSender")<
+  SettlementSender,
+  { readonly send: (request: SettlementRequest) => Effect.Effect<Settlement, SettleError> }
 >() {}
 
 /** Arbitrary, fixed: the advisory lock id that serialises operator sends across instances. */
 const OPERATOR_LOCK = 7_420_001
 
-export const SettlerLive = Layer.scoped(
-  Settler,
+export const SettlementSenderLive = Layer.scoped(
+  SettlementSender,
   Effect.gen(function* () {
     const chain = yield* Chain
     const sql = yield* SqlClient.SqlClient
@@ -34,9 +35,9 @@ export const SettlerLive = Layer.scoped(
         .withTransaction(Effect.zipRight(sql`SELECT pg_advisory_xact_lock(${OPERATOR_LOCK})`, Effect.zipRight(Metric.increment(settlementsSent), send)))
         .pipe(Effect.catchTag("SqlError", () => Effect.fail(new ChainUnavailable({ reason: "the operator lock could not be taken (database unreachable)" }))))
 
-    const single = (r: SettlementRequest) => exclusive(chain.settle(r)).pipe(Effect.withSpan("Settler.settle"))
+    const single = (r: SettlementRequest) => exclusive(chain.settle(r)).pipe(Effect.withSpan("SettlementSender.sendOne"))
 
-    if (batch === "off") return Settler.of({ submit: single })
+    if (batch === "off") return SettlementSender.of({ send: single })
 
     type Job = readonly [SettlementRequest, Deferred.Deferred<Settlement, SettleError>]
     const queue = yield* Effect.acquireRelease(Queue.unbounded<Job>(), Queue.shutdown)
@@ -62,7 +63,7 @@ export const SettlerLive = Layer.scoped(
         // the whole transaction failed: unreachable chain -> every job is retried later; a revert of the
         // batch itself (paused, role missing) -> each is sent alone so each gets its own answer
         yield* Effect.forEach(jobs, ([r, d]) => Deferred.complete(d, single(r)), { discard: true })
-      }).pipe(Effect.withSpan("Settler.batch", { attributes: { size: jobs.length } }))
+      }).pipe(Effect.withSpan("SettlementSender.sendBatch", { attributes: { size: jobs.length } }))
 
     const worker = Effect.gen(function* () {
       const first = yield* Queue.take(queue)
@@ -72,8 +73,8 @@ export const SettlerLive = Layer.scoped(
     }).pipe(Effect.forever)
     yield* Effect.forkScoped(worker)
 
-    return Settler.of({
-      submit: (request) =>
+    return SettlementSender.of({
+      send: (request) =>
         Effect.gen(function* () {
           const deferred = yield* Deferred.make<Settlement, SettleError>()
           yield* Queue.offer(queue, [request, deferred])

@@ -3,7 +3,7 @@ import { Chain, type ExpectedPayment, type Settlement, paymentMismatch } from ".
 import type { DatabaseUnavailable } from "../domain/errors.js"
 import { settlementDebts, settlementDebtsPaid, settlementsConfirmed, settlementsFailed } from "../metrics/Metrics.js"
 import { type SettlementRecord, SessionRepo } from "./SessionRepo.js"
-import { Settler } from "./Settler.js"
+import { SettlementSender } from "./SettlementSender.js"
 
 export interface ReconcileReport {
   readonly confirmed: number
@@ -25,28 +25,29 @@ export const refusalOutcome = (current: SettlementRecord["status"], errorName: s
   current === "DEBT" || DEBT_REVERTS.includes(errorName) ? "DEBT" : "FAILED"
 
 /**
- * Finishes settlements recorded in the outbox (DESIGN.md section 6): sends them, or records what the
- * chain already holds, exactly once. A transient chain failure leaves a settlement PENDING for the
+ * The settlement outbox (DESIGN.md section 6) and its reconciler: finishes the settlements recorded
+ * there, exactly once, by sending the operator's through the `SettlementSender`, verifying a viewer's
+ * own payment, or recording what the chain already holds for the key. A transient chain failure leaves a settlement PENDING for the
  * reconciler; a refusal for lack of funds or allowance makes it a DEBT (the session UNPAID, new starts
  * refused) that the reconciler sends again, same key, once the viewer can pay; any other revert ends it
  * FAILED with the reason; the on-chain key makes a resend harmless.
  */
-export class Settlements extends Context.Tag("payg/Settlements")<
-  Settlements,
+export class SettlementOutbox extends Context.Tag("payg/SettlementOutbox")<
+  SettlementOutbox,
   {
-    /** Drives one PENDING settlement as far as it can go now. Never fails on chain trouble. */
+    /** Drives one PENDING (or DEBT) settlement as far as it can go now. Never fails on chain trouble. */
     readonly finish: (s: SettlementRecord) => Effect.Effect<void, DatabaseUnavailable>
-    /** Finishes every PENDING settlement last touched more than `graceMs` ago. */
+    /** The reconciler's pass: every PENDING settlement and every debt last touched more than `graceMs` ago. */
     readonly reconcile: (graceMs: number) => Effect.Effect<ReconcileReport, DatabaseUnavailable>
   }
 >() {}
 
-export const SettlementsLive = Layer.effect(
-  Settlements,
+export const SettlementOutboxLive = Layer.effect(
+  SettlementOutbox,
   Effect.gen(function* () {
     const repo = yield* SessionRepo
     const chain = yield* Chain
-    const settler = yield* Settler
+    const sender = yield* SettlementSender
 
     const confirm = (s: SettlementRecord, paid: Settlement) =>
       Effect.flatMap(Clock.currentTimeMillis, (now) =>
@@ -111,7 +112,7 @@ export const SettlementsLive = Layer.effect(
       })
 
     const finishOperator = (s: SettlementRecord) =>
-      settler.submit({ sessionKey: s.settlementKey, user: s.userAddress, contentId: s.contentId, amount: s.amount }).pipe(
+      sender.send({ sessionKey: s.settlementKey, user: s.userAddress, contentId: s.contentId, amount: s.amount }).pipe(
         Effect.matchEffect({
           onSuccess: (paid) => confirm(s, paid),
           onFailure: (e) => {
@@ -147,7 +148,7 @@ export const SettlementsLive = Layer.effect(
         Effect.asVoid,
         // once sent, the outcome is recorded even if the caller goes away
         Effect.uninterruptible,
-        Effect.withSpan("Settlements.finish", { attributes: { sessionId: s.sessionId } })
+        Effect.withSpan("SettlementOutbox.finish", { attributes: { sessionId: s.sessionId } })
       )
 
     /** Whether the viewer can pay now: the vault balance and the allowance both cover the amount. */
@@ -189,8 +190,8 @@ export const SettlementsLive = Layer.effect(
           stillPending: statuses.filter((x) => x === "PENDING").length,
           debts: statuses.filter((x) => x === "DEBT").length
         }
-      }).pipe(Effect.withSpan("Settlements.reconcile"))
+      }).pipe(Effect.withSpan("SettlementOutbox.reconcile"))
 
-    return Settlements.of({ finish, reconcile })
+    return SettlementOutbox.of({ finish, reconcile })
   })
 )

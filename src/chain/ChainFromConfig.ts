@@ -3,14 +3,14 @@ import { createPublicClient, http, webSocket } from "viem"
 import { AppConfig } from "../config.js"
 import { Chain } from "../domain/Chain.js"
 import { StartupError } from "../platform/StartupError.js"
-import { ChainDevLive, ChainFromDev } from "./ChainInProcess.js"
-import { ChainViem } from "./ChainViem.js"
+import { ChainOnDevChain, DevChainDeployment } from "./ChainInProcess.js"
+import { ChainRpc } from "./ChainViem.js"
 import { checkDeploymentToken } from "./token.js"
 
 /**
  * A deployment over RPC_URL is checked before it is used: the vault's token must be MOCK_USDC_ADDRESS and
  * have the decimals the API formats amounts with (src/chain/token.ts). It runs alongside the database's
- * start, so a wrong deployment is refused at once. (A WebSocket URL reuses the socket ChainViem opened:
+ * start, so a wrong deployment is refused at once. (A WebSocket URL reuses the socket ChainRpc opened:
  * viem keeps one per URL.)
  */
 const checkToken = (ctx: Context.Context<Chain>) =>
@@ -29,9 +29,13 @@ const checkToken = (ctx: Context.Context<Chain>) =>
     yield* Effect.logInfo("token checked", { token: token.address, symbol: token.symbol, decimals: token.decimals })
   })
 
-/** RPC_URL set: the chain it names (ChainViem), its token checked. Unset: a fresh in-process chain with demo data. */
-export const ChainLive = Layer.unwrapEffect(
+/**
+ * The `Chain` the server runs on, chosen by the configuration: RPC_URL set, the deployment it names
+ * (`ChainRpc`), its token checked; unset, a fresh in-process chain with the demo data (`ChainOnDevChain`
+ * over `DevChainDeployment`, whose `DevChain` handle stays inside).
+ */
+export const ChainFromConfig = Layer.unwrapEffect(
   Effect.map(AppConfig, (config) =>
-    Option.isSome(config.chain.rpcUrl) ? ChainViem.pipe(Layer.tap(checkToken)) : ChainFromDev.pipe(Layer.provide(ChainDevLive({ demo: true })))
+    Option.isSome(config.chain.rpcUrl) ? ChainRpc.pipe(Layer.tap(checkToken)) : ChainOnDevChain.pipe(Layer.provide(DevChainDeployment({ demo: true })))
   )
 )
