@@ -2,7 +2,7 @@ import { FastCheck as fc } from "effect"
 import { maxUint256, parseEventLogs } from "viem"
 import { beforeAll, describe, expect, it } from "vitest"
 import { streamingWalletAbi } from "../../src/chain/contracts.js"
-import { accounts, contentIdOf, deployPayg, expectRevert, mined, snapshots, USDC, type Payg, type WalletClient } from "./support/fixture.js"
+import { accounts, contentIdOf, deployPayg, expectRevert, mined, snapshots, UNSIGNED, USDC, type Payg, type WalletClient } from "./support/fixture.js"
 
 const { operator, contentManager, creatorA, alice, bob, carol, yieldManager } = accounts
 const users = [alice, bob, carol] as const
@@ -81,14 +81,14 @@ describe("YieldVault + StreamingWallet properties", () => {
               const key = nextKey++
               const wallet = p.as(operator).wallet
               if (amount > available) {
-                await expectRevert(wallet.write.settle([key, user.account.address, CONTENT, amount]), "InsufficientBalance", [
+                await expectRevert(wallet.write.settle([key, user.account.address, CONTENT, amount, ...UNSIGNED]), "InsufficientBalance", [
                   user.account.address,
                   amount,
                   available
                 ])
                 break
               }
-              const receipt = await mined(wallet.write.settle([key, user.account.address, CONTENT, amount]))
+              const receipt = await mined(wallet.write.settle([key, user.account.address, CONTENT, amount, ...UNSIGNED]))
               const [event] = parseEventLogs({ abi: streamingWalletAbi, eventName: "SessionSettled", logs: receipt.logs })
               if (event === undefined) throw new Error("no SessionSettled")
               const { fromYield, fromPrincipal } = event.args

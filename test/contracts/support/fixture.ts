@@ -39,6 +39,14 @@ export const ZERO_ADDRESS: Address = "0x0000000000000000000000000000000000000000
 /** The on-chain id of a catalogue id: the backend's own derivation. */
 export const contentIdOf = contentKeyOf
 
+/** The authorization arguments of an unsigned `settle` (accepted only without requireAuthorization). */
+export const UNSIGNED = [0n, 0n, "0x"] as const
+
+/** Batch entries without authorizations (accepted only without requireAuthorization). */
+export const unsigned = <R extends { readonly sessionKey: bigint; readonly user: Address; readonly contentId: Hex; readonly amount: bigint }>(
+  requests: ReadonlyArray<R>
+) => requests.map((r) => ({ sessionKey: r.sessionKey, user: r.user, contentId: r.contentId, amount: r.amount, maxAmount: 0n, deadline: 0n, signature: "0x" as const }))
+
 /** Role ids as the contracts define them (keccak256 of the name). */
 export const roles = {
   OPERATOR_ROLE: keccak256(toBytes("OPERATOR_ROLE")),
