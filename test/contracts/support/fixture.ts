@@ -9,6 +9,8 @@ import hre from "hardhat"
 import { revertOf as decodeRevert } from "../../../src/chain/errors.js"
 import { deployPaygContracts } from "../../../src/chain/deploy.js"
 import { contentKeyOf } from "../../../src/domain/Chain.js"
+import { sessionAuthorizationTypedData } from "../../../src/chain/authorization.js"
+import { devAccount } from "../../support/devKeys.js"
 import {
   BaseError,
   createPublicClient,
@@ -100,14 +102,48 @@ export const mined = async (hash: Promise<Hash> | Hash): Promise<TransactionRece
   return receipt
 }
 
-/** Deploys the three contracts and wires the roles (the backend's own deployment, src/chain/deploy.ts). */
-export const deployPayg = async () => {
+/** Hardhat's development key of a named account (they are accounts #0-#10 of the mnemonic, in order). */
+const keyIndex = new Map<Address, number>(clients.map((c, i) => [c.account.address, i]))
+export const localAccountOf = (client: WalletClient) => {
+  const i = keyIndex.get(client.account.address)
+  if (i === undefined) throw new Error(`${client.account.address} is not a Hardhat development account`)
+  const account = devAccount(i)
+  if (getAddress(account.address) !== client.account.address) throw new Error(`development key #${i} does not match ${client.account.address}`)
+  return account
+}
+
+/** What a viewer signs to authorize one session. */
+export interface Terms {
+  readonly viewer: Address
+  readonly contentId: string
+  readonly sessionKey: bigint
+  readonly maxAmount: bigint
+  readonly deadline: bigint
+}
+
+/**
+ * `signer`'s signature (viem's `signTypedData` with its Hardhat development key) of the session
+ * authorization `terms` for the wallet at `wallet` on chain `chainId` (Hardhat's 31337 by default).
+ */
+export const signAuthorization = (signer: WalletClient, wallet: Address, terms: Terms, chainId: number = hardhat.id): Promise<Hex> =>
+  localAccountOf(signer).signTypedData(sessionAuthorizationTypedData({ chainId, wallet }, terms))
+
+/**
+ * Deploys the three contracts and wires the roles (the backend's own deployment, src/chain/deploy.ts);
+ * `requireAuthorization` is the wallet's flag (false, the development chain's, by default).
+ */
+export const deployPayg = async (options: { readonly requireAuthorization?: boolean } = {}) => {
   const { admin, operator, contentManager, yieldManager } = accounts
-  const addresses = await deployPaygContracts(publicClient, admin, {
-    operator: operator.account.address,
-    contentManager: contentManager.account.address,
-    yieldManager: yieldManager.account.address
-  })
+  const addresses = await deployPaygContracts(
+    publicClient,
+    admin,
+    {
+      operator: operator.account.address,
+      contentManager: contentManager.account.address,
+      yieldManager: yieldManager.account.address
+    },
+    { requireAuthorization: options.requireAuthorization ?? false }
+  )
   const usdcAddress = getAddress(addresses.usdc)
   const vaultAddress = getAddress(addresses.vault)
   const walletAddress = getAddress(addresses.wallet)
