@@ -110,11 +110,14 @@ export class ChainDev extends Context.Tag("payg/ChainDev")<
   }
 >() {}
 
-/** The three contracts, with every role held by the operator (the dev chain's account #0). */
-const deploy = (c: Clients) =>
+/**
+ * The three contracts, with every role held by the operator (the dev chain's account #0). The wallet
+ * requires viewers' authorizations only when asked (tests of the signed flow); the development chain's does not.
+ */
+const deploy = (c: Clients, requireAuthorization: boolean) =>
   Effect.promise((): Promise<Deployment> => {
     const operator = c.walletClient.account.address
-    return deployPaygContracts(c.publicClient, c.walletClient, { operator, contentManager: operator, yieldManager: operator })
+    return deployPaygContracts(c.publicClient, c.walletClient, { operator, contentManager: operator, yieldManager: operator }, { requireAuthorization })
   })
 
 const makeDev = (c: Clients, d: Deployment) => {
@@ -213,13 +216,13 @@ const httpProvider = (url: string): DevProvider => {
   }
 }
 
-export const ChainDevLive = (options: { readonly demo: boolean; readonly rpcUrl?: string }) =>
+export const ChainDevLive = (options: { readonly demo: boolean; readonly rpcUrl?: string; readonly requireAuthorization?: boolean }) =>
   Layer.effect(
     ChainDev,
     Effect.gen(function* () {
       const provider = options.rpcUrl === undefined ? yield* loadProvider : httpProvider(options.rpcUrl)
       const clients = yield* makeClients(provider)
-      const deployment = yield* deploy(clients)
+      const deployment = yield* deploy(clients, options.requireAuthorization ?? false)
       const dev = makeDev(clients, deployment)
       if (options.demo) yield* bootstrap(dev)
       return dev
