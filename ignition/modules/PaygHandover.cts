@@ -12,7 +12,7 @@ import Payg from "./Payg.cjs"
 export default buildModule("PaygHandover", (m) => {
   const { usdc, vault, wallet } = m.useModule(Payg)
   const deployer = m.getAccount(0)
-  const admin = m.getParameter<string>("admin")
+  const admin = m.getParameter("admin")
 
   const adminRole = m.staticCall(wallet, "DEFAULT_ADMIN_ROLE", [], 0, { id: "DEFAULT_ADMIN_ROLE" })
   const pauserRole = m.staticCall(wallet, "PAUSER_ROLE", [], 0, { id: "handover_PAUSER_ROLE" })
