@@ -54,7 +54,7 @@ describe("ignition/modules/Payg", () => {
   it("deployHandover_separatesEveryRole_requiresAuthorizations_andTheDeployerKeepsNone", async () => {
     const { admin: deployerClient, operator, contentManager, yieldManager, outsider, carol } = accounts
     const deployer = deployerClient.account.address
-    const [multisig, op, cm, pauser, ym] = [carol, operator, contentManager, outsider, yieldManager].map((c) => c.account.address)
+    const [multisig, op, cm, pauser, ym] = [carol.account.address, operator.account.address, contentManager.account.address, outsider.account.address, yieldManager.account.address] as const
     const deployed = await hre.ignition.deploy(HandoverModule, {
       parameters: {
         Payg: { operator: op, contentManager: cm, pauser, yieldManager: ym, requireAuthorization: true },
