@@ -221,7 +221,8 @@ const main = async (): Promise<void> => {
     const own = createWalletClient({ chain: publicClient.chain, transport: custom(hre.network.provider), account: v })
     await receiptOf(await own.writeContract({ address: signedDeployment.vault, abi: yieldVaultAbi, functionName: "approveSpender", args: [signedDeployment.wallet, maxUint256] }))
   }
-  const deadline = (await publicClient.getBlock()).timestamp + 30n * 86_400n
+  // a fixed deadline (2100-01-01) keeps the calldata, and so the figures, the same from run to run
+  const deadline = 4_102_444_800n
   let signedKey = settlementKeyBase(0x5eed_0000_0000_0002n) + 1000n
   const signedRequest = async (viewerIndex: number, contentIndex: number, amount: bigint) => {
     const viewer = viewers[viewerIndex]
@@ -355,6 +356,24 @@ const breakdown = async (hash: Hash): Promise<Breakdown> => {
 
 const fmt = (n: bigint): string => n.toString().replace(/\B(?=(\d{3})+(?!\d))/g, ",")
 
+/** Against the 20,000 target of the realistic batch: by how much, and what the signatures and the distinct viewers cost. */
+const batchGap = (signedRows: ReadonlyArray<Row>): Array<string> => {
+  const signed = signedRows.find((r) => r.operation === "settleBatch, 100 sessions, signed")?.perSession
+  const unsigned = signedRows.find((r) => r.operation.startsWith("settleBatch, 100 sessions, unsigned"))?.perSession
+  if (signed === undefined || unsigned === undefined) return []
+  return [
+    `The realistic batch (100 distinct viewers, 10 contents, signatures checked) costs ${fmt(signed)} gas per session` +
+      (signed <= 20_000n ? ", within the 20,000 target." : `, ${fmt(signed - 20_000n)} over the 20,000 target.`),
+    `Without signatures the same batch costs ${fmt(unsigned)} per session: distinct viewers, not signatures, are most of`,
+    "it (each viewer's position is a cold read and a write, 5,000, and its allowance a cold read, 2,100; the 5-viewer",
+    `batch above shares them). The signatures add ${fmt(signed - unsigned)} per session: the ecrecover precompile (3,000),`,
+    "the EIP-712 struct and digest hashing, and about 290 more bytes of calldata per entry (the 65-byte signature padded",
+    "to 96, its offset and length, the entry's offset, `maxAmount` and `deadline`). What would close the gap: the",
+    "vault's per-entry `Spent` event in `spendBatch` (about 2,300 per session; `SessionSettled` carries the same",
+    "figures), and a 64-byte compact signature in a static entry (about 600 of calldata, but EIP-1271 wallets need bytes)."
+  ]
+}
+
 const tableRow = (r: Row): string => {
   const measured = r.targetOn === "per session" ? r.perSession : r.gas
   const status = r.target === undefined || measured === undefined ? "" : measured <= r.target ? "met" : "**missed**"
@@ -428,6 +447,8 @@ const render = (rows: ReadonlyArray<Row>, warm: Breakdown, signedRows: ReadonlyA
     `| events | ${fmt(warm.logGas)} | ${fmt(signed.logGas)} | ${fmt(signed.logGas - warm.logGas)} |`,
     `| the rest (ecrecover precompile 3,000, EIP-712 hashing, ABI, checks) | ${fmt(warm.total - warm.intrinsic - warm.reads - warm.writeGas - warm.logGas)} | ${fmt(signed.total - signed.intrinsic - signed.reads - signed.writeGas - signed.logGas)} | ${fmt(signed.total - signed.intrinsic - signed.reads - signed.writeGas - signed.logGas - (warm.total - warm.intrinsic - warm.reads - warm.writeGas - warm.logGas))} |`,
     `| **total** | **${fmt(warm.total)}** | **${fmt(signed.total)}** | **${fmt(signed.total - warm.total)}** |`,
+    "",
+    ...batchGap(signedRows),
     ""
   )
   return lines.join("\n")
