@@ -4,6 +4,9 @@ pragma solidity ^0.8.24;
 import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
 import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
+import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
+import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
+import {SignatureChecker} from "@openzeppelin/contracts/utils/cryptography/SignatureChecker.sol";
 import {YieldVault} from "./YieldVault.sol";
 import {IYieldVaultErrors} from "./interfaces/IYieldVaultErrors.sol";
 
@@ -18,7 +21,10 @@ import {IYieldVaultErrors} from "./interfaces/IYieldVaultErrors.sol";
 /// already non-zero word. The operator's key space is written by the operator only: a viewer who
 /// pays a session itself (`payForSession`) marks the key in a key space of its own, so nobody can
 /// consume, or collide with, a key the operator will settle.
-contract StreamingWallet is IYieldVaultErrors, AccessControl, Pausable, ReentrancyGuardTransient {
+/// Viewer consent: on a deployment with `requireAuthorization`, the operator moves a viewer's funds only
+/// with the viewer's EIP-712 `SessionAuthorization` for that key, content, maximum amount and deadline
+/// (an EOA signature, or an EIP-1271 contract wallet's approval), so the operator key alone charges nobody.
+contract StreamingWallet is IYieldVaultErrors, AccessControl, Pausable, ReentrancyGuardTransient, EIP712 {
     /// @notice Role allowed to list, update and delist content.
     bytes32 public constant CONTENT_MANAGER_ROLE = keccak256("CONTENT_MANAGER_ROLE");
     /// @notice Role allowed to settle sessions (the backend's key).
@@ -26,12 +32,22 @@ contract StreamingWallet is IYieldVaultErrors, AccessControl, Pausable, Reentran
     /// @notice Role allowed to pause and unpause settlement.
     bytes32 public constant PAUSER_ROLE = keccak256("PAUSER_ROLE");
 
-    /// @notice One settlement of a batch.
+    /// @notice The EIP-712 type a viewer signs once per session: the operator may settle `sessionKey` of
+    /// `viewer` on `contentId` once, for at most `maxAmount`, until `deadline` (a unix time, inclusive).
+    bytes32 public constant SESSION_AUTHORIZATION_TYPEHASH = keccak256(
+        "SessionAuthorization(address viewer,bytes32 contentId,uint256 sessionKey,uint256 maxAmount,uint256 deadline)"
+    );
+
+    /// @notice One settlement of a batch, with the viewer's authorization (`maxAmount`, `deadline`,
+    /// `signature`; an empty signature means none, accepted only when `requireAuthorization` is false).
     struct SettlementRequest {
         uint256 sessionKey;
         address user;
         bytes32 contentId;
         uint256 amount;
+        uint256 maxAmount;
+        uint256 deadline;
+        bytes signature;
     }
 
     /// @notice One content of `listContents`, by its catalogue id (hashed on chain).
@@ -52,6 +68,9 @@ contract StreamingWallet is IYieldVaultErrors, AccessControl, Pausable, Reentran
 
     /// @notice The vault whose funds are spent.
     YieldVault public immutable vault;
+    /// @notice Whether every settlement needs the viewer's signed authorization (true on every deployment
+    /// but the development chain's). Fixed at construction.
+    bool public immutable requireAuthorization;
 
     mapping(bytes32 contentId => Content) private _contents;
     mapping(uint256 word => uint256 bits) private _settledWords;
@@ -76,6 +95,15 @@ contract StreamingWallet is IYieldVaultErrors, AccessControl, Pausable, Reentran
     error InvalidDuration(uint256 duration);
     /// @notice `creator` has no earnings to withdraw.
     error NoEarnings(address creator);
+    /// @notice Settling `sessionKey` needs the viewer's signed authorization, and none was given.
+    error AuthorizationRequired(uint256 sessionKey);
+    /// @notice `amount` is more than the `maxAmount` the viewer signed for `sessionKey`.
+    error AmountExceedsAuthorization(uint256 sessionKey, uint256 amount, uint256 maxAmount);
+    /// @notice The authorization of `sessionKey` expired at `deadline`; it is now `timestamp`.
+    error AuthorizationExpired(uint256 sessionKey, uint256 deadline, uint256 timestamp);
+    /// @notice The signature is not `viewer`'s authorization of `sessionKey` with these terms (another
+    /// signer, content, key, maximum, deadline, chain or wallet).
+    error InvalidAuthorization(uint256 sessionKey, address viewer);
 
     /// @notice `contentId` was listed.
     event ContentListed(bytes32 indexed contentId, address indexed creator, uint256 price, uint256 duration);
@@ -110,12 +138,16 @@ contract StreamingWallet is IYieldVaultErrors, AccessControl, Pausable, Reentran
     /// @notice `creator` withdrew `amount` of earnings.
     event EarningsWithdrawn(address indexed creator, uint256 amount);
 
-    /// @notice Creates the wallet.
+    /// @notice Creates the wallet. Its EIP-712 domain is name "StreamingWallet", version "1", this chain's
+    /// id and this contract's address.
     /// @param vault_ The YieldVault (this contract needs its SPENDER_ROLE).
     /// @param admin Receives DEFAULT_ADMIN_ROLE and PAUSER_ROLE.
-    constructor(YieldVault vault_, address admin) {
+    /// @param requireAuthorization_ Whether settlements need the viewer's signature (false only for a
+    /// development chain).
+    constructor(YieldVault vault_, address admin, bool requireAuthorization_) EIP712("StreamingWallet", "1") {
         if (address(vault_) == address(0) || admin == address(0)) revert ZeroAddress();
         vault = vault_;
+        requireAuthorization = requireAuthorization_;
         _grantRole(DEFAULT_ADMIN_ROLE, admin);
         _grantRole(PAUSER_ROLE, admin);
     }
@@ -184,19 +216,28 @@ contract StreamingWallet is IYieldVaultErrors, AccessControl, Pausable, Reentran
     /// @notice Settles session `sessionKey`: spends `amount` of `user`'s vault funds and credits the
     /// content's creator. A key can be settled once only (by `settle` or `settleBatch`).
     /// @dev Only OPERATOR_ROLE, when not paused. Reverts ZeroAmount, AlreadySettled, ContentNotListed,
-    /// AmountExceedsPrice, or the vault's InsufficientAllowance / InsufficientBalance.
+    /// AmountExceedsPrice, then AuthorizationRequired, AmountExceedsAuthorization, AuthorizationExpired,
+    /// InvalidAuthorization, then the vault's InsufficientAllowance / InsufficientBalance. The
+    /// authorization is checked whenever a signature is given, and required when `requireAuthorization`.
     /// @param sessionKey The session's settlement key.
-    /// @param user The account charged (must have allowed this contract in the vault).
+    /// @param user The viewer charged (must have allowed this contract in the vault).
     /// @param contentId The content watched.
-    /// @param amount Amount charged, in token units (0 < amount <= listed price).
+    /// @param amount Amount charged, in token units (0 < amount <= min(listed price, maxAmount)).
+    /// @param maxAmount The maximum the viewer signed for.
+    /// @param deadline The last second (unix time) at which the authorization may be used.
+    /// @param signature The viewer's signature of the SessionAuthorization (65 bytes for an EOA, anything
+    /// its EIP-1271 `isValidSignature` accepts for a contract wallet); empty for none.
     /// @return fromYield Part paid from the user's yield.
     /// @return fromPrincipal Part paid from the user's principal.
-    function settle(uint256 sessionKey, address user, bytes32 contentId, uint256 amount)
-        external
-        onlyRole(OPERATOR_ROLE)
-        whenNotPaused
-        returns (uint256 fromYield, uint256 fromPrincipal)
-    {
+    function settle(
+        uint256 sessionKey,
+        address user,
+        bytes32 contentId,
+        uint256 amount,
+        uint256 maxAmount,
+        uint256 deadline,
+        bytes calldata signature
+    ) external onlyRole(OPERATOR_ROLE) whenNotPaused returns (uint256 fromYield, uint256 fromPrincipal) {
         // Checks
         if (amount == 0) revert ZeroAmount();
         uint256 word = sessionKey >> 8;
@@ -204,6 +245,8 @@ contract StreamingWallet is IYieldVaultErrors, AccessControl, Pausable, Reentran
         uint256 bits = _settledWords[word];
         if (bits & mask != 0) revert AlreadySettled(sessionKey);
         address creator = _creatorFor(contentId, amount);
+        bytes4 refusal = _authorizationFailure(sessionKey, user, contentId, amount, maxAmount, deadline, signature);
+        if (refusal != bytes4(0)) _revertAuthorization(refusal, sessionKey, user, amount, maxAmount, deadline);
         // Effects
         _settledWords[word] = bits | mask;
         _credit(creator, amount);
@@ -248,7 +291,8 @@ contract StreamingWallet is IYieldVaultErrors, AccessControl, Pausable, Reentran
     /// @notice Settles many sessions. A bad entry does not block the others: it is skipped and
     /// SettlementRejected is emitted with the selector of the error `settle` would have reverted with
     /// (ZeroAmount, AlreadySettled - also for a key repeated in the batch -, ContentNotListed,
-    /// AmountExceedsPrice, InsufficientAllowance, InsufficientBalance). Good entries emit
+    /// AmountExceedsPrice, AuthorizationRequired, AmountExceedsAuthorization, AuthorizationExpired,
+    /// InvalidAuthorization, InsufficientAllowance, InsufficientBalance). Good entries emit
     /// SessionSettled exactly as `settle` does.
     /// @dev Only OPERATOR_ROLE, when not paused. Entries are validated in order against the state left
     /// by the previous ones. The markers of the entries that pass this contract's checks are written
@@ -317,6 +361,12 @@ contract StreamingWallet is IYieldVaultErrors, AccessControl, Pausable, Reentran
                 }
                 if (amount > price) {
                     reasons[i] = AmountExceedsPrice.selector;
+                    continue;
+                }
+                bytes4 refusal =
+                    _authorizationFailure(key, r.user, contentId, amount, r.maxAmount, r.deadline, r.signature);
+                if (refusal != bytes4(0)) {
+                    reasons[i] = refusal;
                     continue;
                 }
                 bits |= mask;
@@ -435,14 +485,7 @@ contract StreamingWallet is IYieldVaultErrors, AccessControl, Pausable, Reentran
     /// @param sessionKey The key.
     /// @return True once settled.
     function isSettled(uint256 sessionKey) external view returns (bool) {
-        return _isSettled(sessionKey);
-    }
-
-    /// @notice The settlement state of `sessionKey` (amounts are in its SessionSettled event).
-    /// @param sessionKey The key.
-    /// @return settled True once settled.
-    function settlementOf(uint256 sessionKey) external view returns (bool settled) {
-        return _isSettled(sessionKey);
+        return _settledWords[sessionKey >> 8] & (uint256(1) << (sessionKey & 0xff)) != 0;
     }
 
     /// @notice Whether `payer` has paid `sessionKey` itself (`payForSession`).
@@ -451,6 +494,22 @@ contract StreamingWallet is IYieldVaultErrors, AccessControl, Pausable, Reentran
     /// @return True once paid by `payer`.
     function paidBy(address payer, uint256 sessionKey) external view returns (bool) {
         return _paidWords[payer][sessionKey >> 8] & (uint256(1) << (sessionKey & 0xff)) != 0;
+    }
+
+    /// @notice The EIP-712 digest a viewer signs to authorize a session (what `signTypedData` signs with
+    /// this wallet's domain and SESSION_AUTHORIZATION_TYPEHASH).
+    /// @param viewer The viewer charged.
+    /// @param contentId The content.
+    /// @param sessionKey The session's settlement key.
+    /// @param maxAmount The most the session may cost.
+    /// @param deadline The last second at which it may be settled.
+    /// @return The digest.
+    function authorizationDigest(address viewer, bytes32 contentId, uint256 sessionKey, uint256 maxAmount, uint256 deadline)
+        external
+        view
+        returns (bytes32)
+    {
+        return _authorizationDigest(viewer, contentId, sessionKey, maxAmount, deadline);
     }
 
     /// @notice A creator's withdrawable earnings.
@@ -473,6 +532,62 @@ contract StreamingWallet is IYieldVaultErrors, AccessControl, Pausable, Reentran
         if (amount > price) revert AmountExceedsPrice(contentId, amount, price);
     }
 
+    /// @dev Why the authorization does not allow settling `amount` of `sessionKey` from `viewer` on
+    /// `contentId` now (the selector of the error), or zero when it does. No signature is accepted only
+    /// when `requireAuthorization` is false; a signature given is always checked. The signature is tried
+    /// as an EOA's first (ECDSA), and only if that fails against a contract wallet's EIP-1271
+    /// `isValidSignature`: an EOA viewer's valid signature costs no EXTCODESIZE of a cold account (2,600
+    /// gas per viewer in a batch). An ECDSA signature recovering to a contract's address cannot be made.
+    function _authorizationFailure(
+        uint256 sessionKey,
+        address viewer,
+        bytes32 contentId,
+        uint256 amount,
+        uint256 maxAmount,
+        uint256 deadline,
+        bytes calldata signature
+    ) private view returns (bytes4) {
+        if (signature.length == 0) return requireAuthorization ? AuthorizationRequired.selector : bytes4(0);
+        if (amount > maxAmount) return AmountExceedsAuthorization.selector;
+        if (block.timestamp > deadline) return AuthorizationExpired.selector;
+        bytes32 digest = _authorizationDigest(viewer, contentId, sessionKey, maxAmount, deadline);
+        (address recovered, ECDSA.RecoverError err,) = ECDSA.tryRecoverCalldata(digest, signature);
+        if (err == ECDSA.RecoverError.NoError && recovered == viewer) return bytes4(0);
+        if (viewer.code.length != 0 && SignatureChecker.isValidERC1271SignatureNowCalldata(viewer, digest, signature)) {
+            return bytes4(0);
+        }
+        return InvalidAuthorization.selector;
+    }
+
+    /// @dev Reverts with the error `refusal` names (from `_authorizationFailure`), with its values.
+    function _revertAuthorization(
+        bytes4 refusal,
+        uint256 sessionKey,
+        address viewer,
+        uint256 amount,
+        uint256 maxAmount,
+        uint256 deadline
+    ) private view {
+        if (refusal == AuthorizationRequired.selector) revert AuthorizationRequired(sessionKey);
+        if (refusal == AmountExceedsAuthorization.selector) {
+            revert AmountExceedsAuthorization(sessionKey, amount, maxAmount);
+        }
+        if (refusal == AuthorizationExpired.selector) revert AuthorizationExpired(sessionKey, deadline, block.timestamp);
+        revert InvalidAuthorization(sessionKey, viewer);
+    }
+
+    function _authorizationDigest(
+        address viewer,
+        bytes32 contentId,
+        uint256 sessionKey,
+        uint256 maxAmount,
+        uint256 deadline
+    ) private view returns (bytes32) {
+        return _hashTypedDataV4(
+            keccak256(abi.encode(SESSION_AUTHORIZATION_TYPEHASH, viewer, contentId, sessionKey, maxAmount, deadline))
+        );
+    }
+
     function _credit(address creator, uint256 amount) private {
         // Cannot overflow: unwithdrawn earnings never exceed this contract's vault pool.
         unchecked {
@@ -484,9 +599,6 @@ contract StreamingWallet is IYieldVaultErrors, AccessControl, Pausable, Reentran
         _settledWords[sessionKey >> 8] &= ~(uint256(1) << (sessionKey & 0xff));
     }
 
-    function _isSettled(uint256 sessionKey) private view returns (bool) {
-        return _settledWords[sessionKey >> 8] & (uint256(1) << (sessionKey & 0xff)) != 0;
-    }
 
     function _setContent(bytes32 contentId, address creator, uint256 price, uint256 duration, bool listed) private {
         if (creator == address(0)) revert ZeroAddress();

@@ -3,11 +3,15 @@
  * deployment of src/chain/deploy.ts, and prints the settings that point the server at it.
  *
  *   RPC_URL=... PRIVATE_KEY=0x... npm run deploy:sepolia -- [--token 0x...] [--admin 0x...] [--operator 0x...]
- *     [--content-manager 0x...] [--pauser 0x...] [--yield-manager 0x...]
+ *     [--content-manager 0x...] [--pauser 0x...] [--yield-manager 0x...] [--require-authorization true|false]
  *
  * Without --token a MockUSDC is deployed (test networks only: anyone can mint it; refused on main
  * networks); with it, the given ERC-20 is used and its decimals are read (and refused unless supported).
  * Every role defaults to the deployer. `--network-id N` refuses any other chain (deploy:sepolia: 11155111).
+ * `--require-authorization true` deploys a StreamingWallet that settles nothing without the viewer's signed
+ * SessionAuthorization (docs/CONTRACTS.md). It defaults to false for now, while the API does not yet carry
+ * viewers' signatures; once it does, true becomes the default and the server refuses to start in
+ * production against a wallet that does not require them.
  */
 import { Console, Effect } from "effect"
 import { getAddress } from "viem"
@@ -16,7 +20,10 @@ import { MAINNET_CHAIN_IDS, readToken, unsupportedToken } from "../src/chain/tok
 import { addressFlag, attempt, clientsFor, fail, flags, privateKey, runScript } from "./support/cli.js"
 
 const program = Effect.gen(function* () {
-  const f = yield* flags(["network-id", "token", "admin", "operator", "content-manager", "pauser", "yield-manager"])
+  const f = yield* flags(["network-id", "token", "admin", "operator", "content-manager", "pauser", "yield-manager", "require-authorization"])
+  const requireFlag = f["require-authorization"] ?? "false"
+  if (requireFlag !== "true" && requireFlag !== "false") return yield* fail(`--require-authorization is true or false, not ${requireFlag}`)
+  const requireAuthorization = requireFlag === "true"
   const { chainId, publicClient, walletClient } = yield* clientsFor(yield* privateKey)
   if (f["network-id"] !== undefined && f["network-id"] !== String(chainId)) {
     return yield* fail(`this deployment is for chain ${f["network-id"]}, but RPC_URL serves chain ${chainId}`)
@@ -40,7 +47,7 @@ const program = Effect.gen(function* () {
   }
   yield* Console.error(`deploying to chain ${chainId} from ${deployer}${token === undefined ? " (with a new MockUSDC)" : ` (token ${token})`}...`)
   const d = yield* attempt("deployment failed", () =>
-    deployPaygContracts(publicClient, walletClient, roles, token === undefined ? {} : { token })
+    deployPaygContracts(publicClient, walletClient, roles, token === undefined ? { requireAuthorization } : { token, requireAuthorization })
   )
   const info = yield* attempt("cannot read the token", () => readToken(publicClient, d.usdc))
   // stdout: settings only (KEY=value and comments), so that it can be saved as an env file
@@ -50,6 +57,7 @@ const program = Effect.gen(function* () {
   yield* Console.log(`YIELD_VAULT_ADDRESS=${getAddress(d.vault)}`)
   yield* Console.log(`STREAMING_WALLET_ADDRESS=${getAddress(d.wallet)}`)
   yield* Console.log(`DEPLOYMENT_BLOCK=${d.fromBlock}`)
+  yield* Console.log(`# viewers' signed authorizations ${requireAuthorization ? "required" : "NOT required (--require-authorization true to require them)"}`)
   yield* Console.log(`# roles: admin ${roles.admin}, operator ${roles.operator} (the server's PRIVATE_KEY),`)
   yield* Console.log(`#   content manager ${roles.contentManager} (catalogue:sync's key), pauser ${roles.pauser}, yield manager ${roles.yieldManager}`)
 })

@@ -148,7 +148,7 @@ const portSuite = (it: Vitest.MethodsNonLive<Chain | DevChain, true>) => {
             address: dev.deployment.wallet,
             abi: streamingWalletAbi,
             functionName: "settle",
-            args: [k2, user, contentKeyOf("yield-farming-101"), 1n],
+            args: [k2, user, contentKeyOf("yield-farming-101"), 1n, 0n, 0n, "0x"],
             gas: 300_000n
           })
           .then(

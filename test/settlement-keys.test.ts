@@ -113,7 +113,7 @@ describe("settlement keys and payments", () => {
             address: dev.deployment.wallet,
             abi: streamingWalletAbi,
             functionName: "settle",
-            args: [BigInt(s.data.settlementKey), viewer, contentKeyOf("yield-farming-101"), cost]
+            args: [BigInt(s.data.settlementKey), viewer, contentKeyOf("yield-farming-101"), cost, 0n, 0n, "0x"]
           })
           await dev.publicClient.waitForTransactionReceipt({ hash })
         })

@@ -124,11 +124,14 @@ export class DevChain extends Context.Tag("payg/DevChain")<
   }
 >() {}
 
-/** The three contracts, with every role held by the operator (the dev chain's account #0). */
-const deploy = (c: Clients) =>
+/**
+ * The three contracts, with every role held by the operator (the dev chain's account #0). The wallet
+ * requires viewers' authorizations only when asked (tests of the signed flow); the development chain's does not.
+ */
+const deploy = (c: Clients, requireAuthorization: boolean) =>
   Effect.promise((): Promise<Deployment> => {
     const operator = c.walletClient.account.address
-    return deployPaygContracts(c.publicClient, c.walletClient, { operator, contentManager: operator, yieldManager: operator })
+    return deployPaygContracts(c.publicClient, c.walletClient, { operator, contentManager: operator, yieldManager: operator }, { requireAuthorization })
   })
 
 const makeDev = (c: Clients, d: Deployment) => {
@@ -206,15 +209,16 @@ const bootstrap = (dev: Context.Tag.Service<DevChain>) =>
 /**
  * Deploys the contracts on a development chain and provides `DevChain`: on a fresh in-process chain,
  * or on the `hardhat node` at `rpcUrl` (`npm run chain`). `demo` lists the demo catalogue and funds
- * the demo viewers.
+ * the demo viewers. `requireAuthorization` deploys a wallet that settles only viewer-signed sessions
+ * (tests of the production rule; the development chain itself does not require them).
  */
-export const DevChainDeployment = (options: { readonly demo: boolean; readonly rpcUrl?: string }) =>
+export const DevChainDeployment = (options: { readonly demo: boolean; readonly rpcUrl?: string; readonly requireAuthorization?: boolean }) =>
   Layer.effect(
     DevChain,
     Effect.gen(function* () {
       const transport = options.rpcUrl === undefined ? yield* inProcessTransport : http(options.rpcUrl, { retryCount: 0 })
       const clients = yield* makeClients(transport)
-      const deployment = yield* deploy(clients)
+      const deployment = yield* deploy(clients, options.requireAuthorization ?? false)
       const dev = makeDev(clients, deployment)
       if (options.demo) yield* bootstrap(dev)
       return dev

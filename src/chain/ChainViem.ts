@@ -32,6 +32,7 @@ import {
 import { ChainUnavailable, PaymentNotProven, SettlementRejected } from "../domain/errors.js"
 import { trackChainCall } from "../metrics/Metrics.js"
 import { StartupError } from "../platform/StartupError.js"
+import { authorizationArgs } from "./authorization.js"
 import { streamingWalletAbi, yieldVaultAbi } from "./contracts.js"
 import { classify, unavailable } from "./errors.js"
 
@@ -135,7 +136,7 @@ export const makeChain = (clients: ChainClients) =>
             address: wallet,
             abi: streamingWalletAbi,
             functionName: "settle",
-            args: [r.sessionKey, r.user, contentKeyOf(r.contentId), r.amount]
+            args: settleArgs(r)
           })
           .then((simulated) => simulated.request)
       ).pipe(
@@ -160,7 +161,7 @@ export const makeChain = (clients: ChainClients) =>
         address: wallet,
         abi: streamingWalletAbi,
         functionName: "settleBatch",
-        args: [requests.map((r) => ({ sessionKey: r.sessionKey, user: r.user, contentId: contentKeyOf(r.contentId), amount: r.amount }))]
+        args: [requests.map(batchEntry)]
       } as const
       return send(
         "settleBatch",
@@ -253,6 +254,15 @@ export const makeChain = (clients: ChainClients) =>
       verifyPayment
     })
   })
+
+/** `settle`'s arguments: the request and the viewer's authorization (empty fields when it carries none). */
+const settleArgs = (r: SettlementRequest) => {
+  const a = authorizationArgs(r)
+  return [r.sessionKey, r.user, contentKeyOf(r.contentId), r.amount, a.maxAmount, a.deadline, a.signature] as const
+}
+
+/** One `settleBatch` entry: the request and the viewer's authorization. */
+const batchEntry = (r: SettlementRequest) => ({ sessionKey: r.sessionKey, user: r.user, contentId: contentKeyOf(r.contentId), amount: r.amount, ...authorizationArgs(r) })
 
 /** Selectors of the wallet's and vault's custom errors, for the reasons a batch reports. */
 const errorSelectors: ReadonlyMap<string, string> = (() => {

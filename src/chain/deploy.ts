@@ -19,9 +19,15 @@ export interface PaygRoles {
   readonly admin?: Address
 }
 
-/** `token`: an ERC-20 already deployed (e.g. Circle's test USDC) instead of a new MockUSDC. */
+/**
+ * `token`: an ERC-20 already deployed (e.g. Circle's test USDC) instead of a new MockUSDC.
+ * `requireAuthorization`: the StreamingWallet's immutable flag; when true no settlement moves a viewer's
+ * funds without the viewer's signed SessionAuthorization (docs/CONTRACTS.md). False when absent: only the
+ * development chain should keep it so.
+ */
 export interface PaygDeployOptions {
   readonly token?: Address
+  readonly requireAuthorization?: boolean
 }
 
 export interface PaygAddresses {
@@ -61,7 +67,11 @@ export const deployPaygContracts = async (
     await admin.deployContract({ abi: yieldVaultAbi, bytecode: yieldVaultBytecode, args: [usdc.address, admin.account.address] })
   )
   const wallet = await deployed(
-    await admin.deployContract({ abi: streamingWalletAbi, bytecode: streamingWalletBytecode, args: [vault.address, admin.account.address] })
+    await admin.deployContract({
+      abi: streamingWalletAbi,
+      bytecode: streamingWalletBytecode,
+      args: [vault.address, admin.account.address, options.requireAuthorization ?? false]
+    })
   )
   const [spender, yieldManager, operator, contentManager, pauser] = await Promise.all([
     publicClient.readContract({ address: vault.address, abi: yieldVaultAbi, functionName: "SPENDER_ROLE" }),

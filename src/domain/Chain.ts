@@ -32,6 +32,19 @@ export interface ContentListing {
   readonly creator: Address
 }
 
+/**
+ * The viewer's consent to one session (the EIP-712 `SessionAuthorization` of docs/CONTRACTS.md): the
+ * operator may settle this key of this viewer on this content once, for at most `maxAmount`, until
+ * `deadline`. The viewer, content and key are the request's own.
+ */
+export interface SessionAuthorization {
+  readonly maxAmount: bigint
+  /** Unix time in seconds, inclusive: the last moment the settlement may be mined. */
+  readonly deadline: bigint
+  /** The viewer's signature of the typed data (65 bytes for an EOA; a contract wallet's EIP-1271 bytes). */
+  readonly signature: `0x${string}`
+}
+
 export interface SettlementRequest {
   /** Assigned once per session by the database; the contract refuses a second settlement of a key. */
   readonly sessionKey: bigint
@@ -39,6 +52,11 @@ export interface SettlementRequest {
   /** Catalogue id; the on-chain id is keccak256 of its UTF-8 bytes. */
   readonly contentId: string
   readonly amount: bigint
+  /**
+   * The viewer's signed consent. Required by a wallet deployed with `requireAuthorization` (every
+   * deployment but the development chain's); checked whenever given.
+   */
+  readonly authorization?: SessionAuthorization
 }
 
 /**

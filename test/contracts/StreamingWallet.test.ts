@@ -10,6 +10,8 @@ import {
   roles,
   selectorOf,
   snapshots,
+  UNSIGNED,
+  unsigned,
   USDC,
   type Payg,
   type WalletClient
@@ -51,11 +53,11 @@ describe("StreamingWallet", () => {
   describe("deployment", () => {
     it("constructor_revertsWhen_zeroAddress", async () => {
       await expectRevert(
-        admin.deployContract({ abi: streamingWalletAbi, bytecode: streamingWalletBytecode, args: [zeroAddress, addr(admin)] }),
+        admin.deployContract({ abi: streamingWalletAbi, bytecode: streamingWalletBytecode, args: [zeroAddress, addr(admin), false] }),
         "ZeroAddress"
       )
       await expectRevert(
-        admin.deployContract({ abi: streamingWalletAbi, bytecode: streamingWalletBytecode, args: [p.vaultAddress, zeroAddress] }),
+        admin.deployContract({ abi: streamingWalletAbi, bytecode: streamingWalletBytecode, args: [p.vaultAddress, zeroAddress, false] }),
         "ZeroAddress"
       )
     })
@@ -146,19 +148,19 @@ describe("StreamingWallet", () => {
         contentId: BUNNY
       })
       expect(await w.read.contentOf([BUNNY])).toEqual([addr(creatorA), BUNNY_PRICE, 3600n, false])
-      await expectRevert(operatorWallet().write.settle([1n, addr(alice), BUNNY, USDC]), "ContentNotListed", [BUNNY])
+      await expectRevert(operatorWallet().write.settle([1n, addr(alice), BUNNY, USDC, ...UNSIGNED]), "ContentNotListed", [BUNNY])
       await expectRevert(w.write.delistContent([BUNNY]), "ContentNotListed", [BUNNY])
       await mined(w.write.listContent([BUNNY, addr(creatorA), BUNNY_PRICE, 3600n]))
-      await mined(operatorWallet().write.settle([1n, addr(alice), BUNNY, USDC]))
+      await mined(operatorWallet().write.settle([1n, addr(alice), BUNNY, USDC, ...UNSIGNED]))
     })
   })
 
   describe("settle", () => {
     it("settle_spendsYieldFirst_creditsCreator_andEmits", async () => {
       const w = operatorWallet()
-      const { result } = await w.simulate.settle([7n, addr(alice), BUNNY, 2n * USDC], { account: operator.account })
+      const { result } = await w.simulate.settle([7n, addr(alice), BUNNY, 2n * USDC, ...UNSIGNED], { account: operator.account })
       expect(result).toEqual([USDC, USDC])
-      const receipt = await mined(w.write.settle([7n, addr(alice), BUNNY, 2n * USDC]))
+      const receipt = await mined(w.write.settle([7n, addr(alice), BUNNY, 2n * USDC, ...UNSIGNED]))
       const events = parseEventLogs({ abi: streamingWalletAbi, eventName: "SessionSettled", logs: receipt.logs })
       expect(events.map((e) => e.args)).toEqual([
         { sessionKey: 7n, user: addr(alice), contentId: BUNNY, amount: 2n * USDC, fromYield: USDC, fromPrincipal: USDC }
@@ -167,25 +169,24 @@ describe("StreamingWallet", () => {
       expect(await w.read.earningsOf([addr(creatorA)])).toBe(2n * USDC)
       expect(await p.as(outsider).vault.read.pooledOf([p.walletAddress])).toBe(2n * USDC)
       expect(await w.read.isSettled([7n])).toBe(true)
-      expect(await w.read.settlementOf([7n])).toBe(true)
       expect(await w.read.isSettled([6n])).toBe(false)
       expect(await w.read.isSettled([8n])).toBe(false)
     })
 
     it("settle_revertsWhen_alreadySettled", async () => {
       const w = operatorWallet()
-      await mined(w.write.settle([1n, addr(alice), BUNNY, USDC]))
-      await expectRevert(w.write.settle([1n, addr(alice), BUNNY, USDC]), "AlreadySettled", [1n])
-      await expectRevert(w.write.settle([1n, addr(bob), SINTEL, 1n]), "AlreadySettled", [1n])
+      await mined(w.write.settle([1n, addr(alice), BUNNY, USDC, ...UNSIGNED]))
+      await expectRevert(w.write.settle([1n, addr(alice), BUNNY, USDC, ...UNSIGNED]), "AlreadySettled", [1n])
+      await expectRevert(w.write.settle([1n, addr(bob), SINTEL, 1n, ...UNSIGNED]), "AlreadySettled", [1n])
       expect(await w.read.earningsOf([addr(creatorA)])).toBe(USDC)
     })
 
     it("settle_revertsWhen_contentNotListed", async () => {
-      await expectRevert(operatorWallet().write.settle([1n, addr(alice), UNLISTED, USDC]), "ContentNotListed", [UNLISTED])
+      await expectRevert(operatorWallet().write.settle([1n, addr(alice), UNLISTED, USDC, ...UNSIGNED]), "ContentNotListed", [UNLISTED])
     })
 
     it("settle_revertsWhen_amountExceedsPrice", async () => {
-      await expectRevert(operatorWallet().write.settle([1n, addr(alice), SINTEL, SINTEL_PRICE + 1n]), "AmountExceedsPrice", [
+      await expectRevert(operatorWallet().write.settle([1n, addr(alice), SINTEL, SINTEL_PRICE + 1n, ...UNSIGNED]), "AmountExceedsPrice", [
         SINTEL,
         SINTEL_PRICE + 1n,
         SINTEL_PRICE
@@ -193,18 +194,18 @@ describe("StreamingWallet", () => {
     })
 
     it("settle_revertsWhen_zeroAmount", async () => {
-      await expectRevert(operatorWallet().write.settle([1n, addr(alice), SINTEL, 0n]), "ZeroAmount", [])
+      await expectRevert(operatorWallet().write.settle([1n, addr(alice), SINTEL, 0n, ...UNSIGNED]), "ZeroAmount", [])
     })
 
     it("settle_revertsWhen_insufficientBalance_fromVault", async () => {
-      await mined(operatorWallet().write.settle([1n, addr(bob), SINTEL, USDC]))
-      await expectRevert(operatorWallet().write.settle([2n, addr(bob), SINTEL, 1n]), "InsufficientBalance", [addr(bob), 1n, 0n])
+      await mined(operatorWallet().write.settle([1n, addr(bob), SINTEL, USDC, ...UNSIGNED]))
+      await expectRevert(operatorWallet().write.settle([2n, addr(bob), SINTEL, 1n, ...UNSIGNED]), "InsufficientBalance", [addr(bob), 1n, 0n])
       expect(await operatorWallet().read.isSettled([2n])).toBe(false)
     })
 
     it("settle_revertsWhen_insufficientAllowance_fromVault", async () => {
       await p.fund(carol, 10n * USDC)
-      await expectRevert(operatorWallet().write.settle([1n, addr(carol), SINTEL, USDC]), "InsufficientAllowance", [
+      await expectRevert(operatorWallet().write.settle([1n, addr(carol), SINTEL, USDC, ...UNSIGNED]), "InsufficientAllowance", [
         addr(carol),
         p.walletAddress,
         USDC,
@@ -212,9 +213,9 @@ describe("StreamingWallet", () => {
       ])
       // bob's bounded consent: 1.5 USDC; balance 1 USDC is enough for 1 USDC only once.
       await p.fund(bob, 10n * USDC)
-      await mined(operatorWallet().write.settle([2n, addr(bob), SINTEL, USDC]))
+      await mined(operatorWallet().write.settle([2n, addr(bob), SINTEL, USDC, ...UNSIGNED]))
       expect(await p.as(outsider).vault.read.spendAllowance([addr(bob), p.walletAddress])).toBe(USDC / 2n)
-      await expectRevert(operatorWallet().write.settle([3n, addr(bob), SINTEL, USDC]), "InsufficientAllowance", [
+      await expectRevert(operatorWallet().write.settle([3n, addr(bob), SINTEL, USDC, ...UNSIGNED]), "InsufficientAllowance", [
         addr(bob),
         p.walletAddress,
         USDC,
@@ -224,25 +225,25 @@ describe("StreamingWallet", () => {
 
     it("settle_revertsWhen_notOperator", async () => {
       const w = p.as(outsider).wallet
-      await expectRevert(w.write.settle([1n, addr(alice), BUNNY, USDC]), "AccessControlUnauthorizedAccount", [
+      await expectRevert(w.write.settle([1n, addr(alice), BUNNY, USDC, ...UNSIGNED]), "AccessControlUnauthorizedAccount", [
         addr(outsider),
         roles.OPERATOR_ROLE
       ])
       // Not even the admin: settling needs OPERATOR_ROLE.
-      await expectRevert(p.as(admin).wallet.write.settle([1n, addr(alice), BUNNY, USDC]), "AccessControlUnauthorizedAccount")
+      await expectRevert(p.as(admin).wallet.write.settle([1n, addr(alice), BUNNY, USDC, ...UNSIGNED]), "AccessControlUnauthorizedAccount")
     })
 
     it("settle_revertsWhen_paused", async () => {
       await mined(p.as(admin).wallet.write.pause())
-      await expectRevert(operatorWallet().write.settle([1n, addr(alice), BUNNY, USDC]), "EnforcedPause")
+      await expectRevert(operatorWallet().write.settle([1n, addr(alice), BUNNY, USDC, ...UNSIGNED]), "EnforcedPause")
       await expectRevert(p.as(alice).wallet.write.payForSession([2n, BUNNY, USDC]), "EnforcedPause")
       await expectRevert(
-        operatorWallet().write.settleBatch([[{ sessionKey: 3n, user: addr(alice), contentId: BUNNY, amount: USDC }]]),
+        operatorWallet().write.settleBatch([unsigned([{ sessionKey: 3n, user: addr(alice), contentId: BUNNY, amount: USDC }])]),
         "EnforcedPause"
       )
       await expectRevert(p.as(outsider).wallet.write.unpause(), "AccessControlUnauthorizedAccount")
       await mined(p.as(admin).wallet.write.unpause())
-      await mined(operatorWallet().write.settle([1n, addr(alice), BUNNY, USDC]))
+      await mined(operatorWallet().write.settle([1n, addr(alice), BUNNY, USDC, ...UNSIGNED]))
     })
 
     it("pause_revertsWhen_notPauser", async () => {
@@ -252,17 +253,17 @@ describe("StreamingWallet", () => {
 
     it("settle_revertsWhen_vaultPaused", async () => {
       await mined(p.as(admin).vault.write.pause())
-      await expectRevert(operatorWallet().write.settle([1n, addr(alice), BUNNY, USDC]), "EnforcedPause")
+      await expectRevert(operatorWallet().write.settle([1n, addr(alice), BUNNY, USDC, ...UNSIGNED]), "EnforcedPause")
       expect(await operatorWallet().read.isSettled([1n])).toBe(false)
     })
 
     it("settle_bitmap_keysAcrossWordsAndExtremes", async () => {
       const w = operatorWallet()
       const keys = [0n, 255n, 256n, 2n ** 255n, maxUint256]
-      for (const key of keys) await mined(w.write.settle([key, addr(alice), SINTEL, 1n]))
+      for (const key of keys) await mined(w.write.settle([key, addr(alice), SINTEL, 1n, ...UNSIGNED]))
       for (const key of keys) expect(await w.read.isSettled([key])).toBe(true)
       for (const key of [1n, 254n, 257n, 2n ** 255n - 1n, maxUint256 - 1n]) expect(await w.read.isSettled([key])).toBe(false)
-      await expectRevert(w.write.settle([maxUint256, addr(alice), SINTEL, 1n]), "AlreadySettled", [maxUint256])
+      await expectRevert(w.write.settle([maxUint256, addr(alice), SINTEL, 1n, ...UNSIGNED]), "AlreadySettled", [maxUint256])
     })
   })
 
@@ -285,14 +286,14 @@ describe("StreamingWallet", () => {
     })
 
     it("payForSession_revertsWhen_operatorAlreadySettledKey", async () => {
-      await mined(operatorWallet().write.settle([42n, addr(alice), SINTEL, USDC]))
+      await mined(operatorWallet().write.settle([42n, addr(alice), SINTEL, USDC, ...UNSIGNED]))
       await expectRevert(p.as(alice).wallet.write.payForSession([42n, SINTEL, USDC]), "AlreadySettled", [42n])
       expect(await p.as(alice).wallet.read.paidBy([addr(alice), 42n])).toBe(false)
     })
 
     it("settle_afterUserPaidSameKey_stillSettles", async () => {
       await mined(p.as(alice).wallet.write.payForSession([42n, SINTEL, 1n]))
-      const receipt = await mined(operatorWallet().write.settle([42n, addr(alice), SINTEL, USDC]))
+      const receipt = await mined(operatorWallet().write.settle([42n, addr(alice), SINTEL, USDC, ...UNSIGNED]))
       const [event] = parseEventLogs({ abi: streamingWalletAbi, eventName: "SessionSettled", logs: receipt.logs })
       expect(event?.args).toMatchObject({ sessionKey: 42n, user: addr(alice), amount: USDC })
       expect(await operatorWallet().read.isSettled([42n])).toBe(true)
@@ -319,7 +320,7 @@ describe("StreamingWallet", () => {
 
     it("settleBatch_settlesGoodEntries_andRejectsBadOnesWithSelectors", async () => {
       const w = operatorWallet()
-      await mined(w.write.settle([100n, addr(alice), SINTEL, USDC / 2n])) // already settled below
+      await mined(w.write.settle([100n, addr(alice), SINTEL, USDC / 2n, ...UNSIGNED])) // already settled below
       await p.fund(carol, 5n * USDC) // carol never allowed the wallet
       const requests = [
         req(101n, alice, BUNNY, 2n * USDC), // ok: 0.5 yield + 1.5 principal
@@ -333,10 +334,10 @@ describe("StreamingWallet", () => {
         req(107n, alice, SINTEL, 0n), // zero amount
         req(108n, alice, SINTEL, USDC) // ok
       ]
-      const { result } = await w.simulate.settleBatch([requests], { account: operator.account })
+      const { result } = await w.simulate.settleBatch([unsigned(requests)], { account: operator.account })
       expect(result).toEqual([true, false, false, false, true, false, false, false, false, true])
 
-      const receipt = await mined(w.write.settleBatch([requests]))
+      const receipt = await mined(w.write.settleBatch([unsigned(requests)]))
       const settled = parseEventLogs({ abi: streamingWalletAbi, eventName: "SessionSettled", logs: receipt.logs })
       expect(settled.map((e) => e.args)).toEqual([
         { sessionKey: 101n, user: addr(alice), contentId: BUNNY, amount: 2n * USDC, fromYield: USDC / 2n, fromPrincipal: (3n * USDC) / 2n },
@@ -372,7 +373,7 @@ describe("StreamingWallet", () => {
       expect(await balances(alice)).toEqual({ yieldBalance: 0n, principal: 10n * USDC - (3n * USDC) / 2n - USDC })
       // A key the vault rejected can be settled later.
       await p.fund(bob, USDC)
-      await mined(w.write.settle([105n, addr(bob), SINTEL, 1n]))
+      await mined(w.write.settle([105n, addr(bob), SINTEL, 1n, ...UNSIGNED]))
     })
 
     it("settleBatch_matchesSettle_sequentially", async () => {
@@ -385,7 +386,7 @@ describe("StreamingWallet", () => {
         req(5n, bob, SINTEL, USDC / 3n)
       ]
       const w = operatorWallet()
-      for (const e of entries) await mined(w.write.settle([e.sessionKey, e.user, e.contentId, e.amount]))
+      for (const e of entries) await mined(w.write.settle([e.sessionKey, e.user, e.contentId, e.amount, ...UNSIGNED]))
       const sequential = {
         alice: await balances(alice),
         bob: await balances(bob),
@@ -394,7 +395,7 @@ describe("StreamingWallet", () => {
         pool: await p.as(outsider).vault.read.pooledOf([p.walletAddress])
       }
       await snap.restore()
-      await mined(w.write.settleBatch([entries]))
+      await mined(w.write.settleBatch([unsigned(entries)]))
       expect({
         alice: await balances(alice),
         bob: await balances(bob),
@@ -413,9 +414,9 @@ describe("StreamingWallet", () => {
         req(512n, alice, BUNNY, 1n),
         req(256n, alice, BUNNY, 1n) // duplicate in the second word
       ]
-      const { result } = await w.simulate.settleBatch([requests], { account: operator.account })
+      const { result } = await w.simulate.settleBatch([unsigned(requests)], { account: operator.account })
       expect(result).toEqual([true, true, false, true, false])
-      await mined(w.write.settleBatch([requests]))
+      await mined(w.write.settleBatch([unsigned(requests)]))
       for (const key of [255n, 256n, 512n]) expect(await w.read.isSettled([key])).toBe(true)
       expect(await w.read.isSettled([257n])).toBe(false)
     })
@@ -423,25 +424,25 @@ describe("StreamingWallet", () => {
     it("settleBatch_allRejected_emitsOnlyRejections", async () => {
       const w = operatorWallet()
       const requests = [req(1n, alice, UNLISTED, 1n), req(2n, alice, SINTEL, 0n)]
-      const receipt = await mined(w.write.settleBatch([requests]))
+      const receipt = await mined(w.write.settleBatch([unsigned(requests)]))
       expect(parseEventLogs({ abi: streamingWalletAbi, eventName: "SessionSettled", logs: receipt.logs })).toHaveLength(0)
       expect(
         parseEventLogs({ abi: streamingWalletAbi, eventName: "SettlementRejected", logs: receipt.logs }).map((e) => e.args.reason)
       ).toEqual([selectorOf("ContentNotListed"), selectorOf("ZeroAmount")])
-      const empty = await w.simulate.settleBatch([[]], { account: operator.account })
+      const empty = await w.simulate.settleBatch([unsigned([])], { account: operator.account })
       expect(empty.result).toEqual([])
     })
 
     it("settleBatch_revertsWhen_notOperator", async () => {
-      await expectRevert(p.as(outsider).wallet.write.settleBatch([[req(1n, alice, SINTEL, 1n)]]), "AccessControlUnauthorizedAccount")
+      await expectRevert(p.as(outsider).wallet.write.settleBatch([unsigned([req(1n, alice, SINTEL, 1n)])]), "AccessControlUnauthorizedAccount")
     })
   })
 
   describe("earnings", () => {
     it("withdrawEarnings_paysCreatorRealUsdc", async () => {
       const w = operatorWallet()
-      await mined(w.write.settle([1n, addr(alice), BUNNY, 2n * USDC]))
-      await mined(w.write.settle([2n, addr(alice), BUNNY, USDC]))
+      await mined(w.write.settle([1n, addr(alice), BUNNY, 2n * USDC, ...UNSIGNED]))
+      await mined(w.write.settle([2n, addr(alice), BUNNY, USDC, ...UNSIGNED]))
       const creator = p.as(creatorA)
       const receipt = await mined(creator.wallet.write.withdrawEarnings())
       const [event] = parseEventLogs({ abi: streamingWalletAbi, eventName: "EarningsWithdrawn", logs: receipt.logs })
@@ -454,7 +455,7 @@ describe("StreamingWallet", () => {
     })
 
     it("withdrawEarnings_worksWhileWalletPaused", async () => {
-      await mined(operatorWallet().write.settle([1n, addr(alice), BUNNY, USDC]))
+      await mined(operatorWallet().write.settle([1n, addr(alice), BUNNY, USDC, ...UNSIGNED]))
       await mined(p.as(admin).wallet.write.pause())
       await mined(p.as(creatorA).wallet.write.withdrawEarnings())
       expect(await p.as(creatorA).usdc.read.balanceOf([addr(creatorA)])).toBe(USDC)

@@ -13,6 +13,8 @@ import {
   mined,
   roles,
   snapshots,
+  UNSIGNED,
+  unsigned,
   USDC,
   type Payg,
   type WalletClient
@@ -49,7 +51,7 @@ describe("strangers and underpaying viewers", () => {
     await p.fund(stranger, 10n * USDC)
     await p.allow(stranger)
     // creatorA has earnings the stranger could try to take
-    await mined(p.as(operator).wallet.write.settle([1n, addr(bob), BUNNY, USDC]))
+    await mined(p.as(operator).wallet.write.settle([1n, addr(bob), BUNNY, USDC, ...UNSIGNED]))
     await snap.capture()
   })
   beforeEach(async () => {
@@ -92,8 +94,8 @@ describe("strangers and underpaying viewers", () => {
         listContents: () => wallet.write.listContents([[{ id: "mine", creator: addr(stranger), price: 1n, duration: 1n }]]),
         updateContent: () => wallet.write.updateContent([BUNNY, addr(stranger), PRICE, 3600n]),
         delistContent: () => wallet.write.delistContent([BUNNY]),
-        settle: () => wallet.write.settle([key, addr(alice), BUNNY, 1n]),
-        settleBatch: () => wallet.write.settleBatch([[victimRequest]]),
+        settle: () => wallet.write.settle([key, addr(alice), BUNNY, 1n, ...UNSIGNED]),
+        settleBatch: () => wallet.write.settleBatch([unsigned([victimRequest])]),
         // the stranger's own money, on every one of the viewers' next keys
         payForSession: async () => {
           for (const k of NEXT_KEYS) await mined(wallet.write.payForSession([k, BUNNY, 1n]))
@@ -147,7 +149,7 @@ describe("strangers and underpaying viewers", () => {
     // and the operator still settles every one of the viewers' next keys, charging them in full
     const w = p.as(operator).wallet
     const aliceBefore = await p.balances(alice)
-    for (const k of NEXT_KEYS) await mined(w.write.settle([k, addr(alice), BUNNY, USDC / 5n]))
+    for (const k of NEXT_KEYS) await mined(w.write.settle([k, addr(alice), BUNNY, USDC / 5n, ...UNSIGNED]))
     const aliceAfter = await p.balances(alice)
     expect(aliceBefore.yieldBalance + aliceBefore.principal - (aliceAfter.yieldBalance + aliceAfter.principal)).toBe(USDC)
   })
@@ -157,7 +159,7 @@ describe("strangers and underpaying viewers", () => {
     for (const k of NEXT_KEYS) await mined(s.write.payForSession([k, BUNNY, 1n]))
     for (const k of NEXT_KEYS) expect(await s.read.isSettled([k])).toBe(false)
     const receipt = await mined(
-      p.as(operator).wallet.write.settleBatch([NEXT_KEYS.map((k) => ({ sessionKey: k, user: addr(bob), contentId: BUNNY, amount: USDC / 10n }))])
+      p.as(operator).wallet.write.settleBatch([unsigned(NEXT_KEYS.map((k) => ({ sessionKey: k, user: addr(bob), contentId: BUNNY, amount: USDC / 10n })))])
     )
     const settled = parseEventLogs({ abi: streamingWalletAbi, eventName: "SessionSettled", logs: receipt.logs })
     expect(settled.map((e) => e.args.sessionKey)).toEqual(NEXT_KEYS)
@@ -169,7 +171,7 @@ describe("strangers and underpaying viewers", () => {
     await mined(p.as(alice).wallet.write.payForSession([key, BUNNY, 1n]))
     expect(await p.as(alice).wallet.read.isSettled([key])).toBe(false)
     const before = await p.balances(alice)
-    const receipt = await mined(p.as(operator).wallet.write.settle([key, addr(alice), BUNNY, PRICE]))
+    const receipt = await mined(p.as(operator).wallet.write.settle([key, addr(alice), BUNNY, PRICE, ...UNSIGNED]))
     const [event] = parseEventLogs({ abi: streamingWalletAbi, eventName: "SessionSettled", logs: receipt.logs })
     expect(event?.args).toMatchObject({ sessionKey: key, user: addr(alice), contentId: BUNNY, amount: PRICE })
     const after = await p.balances(alice)

@@ -9,6 +9,8 @@ import hre from "hardhat"
 import { revertOf as decodeRevert } from "../../../src/chain/errors.js"
 import { deployPaygContracts } from "../../../src/chain/deploy.js"
 import { contentKeyOf } from "../../../src/domain/Chain.js"
+import { sessionAuthorizationTypedData } from "../../../src/chain/authorization.js"
+import { devAccount } from "../../support/devKeys.js"
 import {
   BaseError,
   createPublicClient,
@@ -38,6 +40,14 @@ export const ZERO_ADDRESS: Address = "0x0000000000000000000000000000000000000000
 
 /** The on-chain id of a catalogue id: the backend's own derivation. */
 export const contentIdOf = contentKeyOf
+
+/** The authorization arguments of an unsigned `settle` (accepted only without requireAuthorization). */
+export const UNSIGNED = [0n, 0n, "0x"] as const
+
+/** Batch entries without authorizations (accepted only without requireAuthorization). */
+export const unsigned = <R extends { readonly sessionKey: bigint; readonly user: Address; readonly contentId: Hex; readonly amount: bigint }>(
+  requests: ReadonlyArray<R>
+) => requests.map((r) => ({ sessionKey: r.sessionKey, user: r.user, contentId: r.contentId, amount: r.amount, maxAmount: 0n, deadline: 0n, signature: "0x" as const }))
 
 /** Role ids as the contracts define them (keccak256 of the name). */
 export const roles = {
@@ -92,14 +102,48 @@ export const mined = async (hash: Promise<Hash> | Hash): Promise<TransactionRece
   return receipt
 }
 
-/** Deploys the three contracts and wires the roles (the backend's own deployment, src/chain/deploy.ts). */
-export const deployPayg = async () => {
+/** Hardhat's development key of a named account (they are accounts #0-#10 of the mnemonic, in order). */
+const keyIndex = new Map<Address, number>(clients.map((c, i) => [c.account.address, i]))
+export const localAccountOf = (client: WalletClient) => {
+  const i = keyIndex.get(client.account.address)
+  if (i === undefined) throw new Error(`${client.account.address} is not a Hardhat development account`)
+  const account = devAccount(i)
+  if (getAddress(account.address) !== client.account.address) throw new Error(`development key #${i} does not match ${client.account.address}`)
+  return account
+}
+
+/** What a viewer signs to authorize one session. */
+export interface Terms {
+  readonly viewer: Address
+  readonly contentId: string
+  readonly sessionKey: bigint
+  readonly maxAmount: bigint
+  readonly deadline: bigint
+}
+
+/**
+ * `signer`'s signature (viem's `signTypedData` with its Hardhat development key) of the session
+ * authorization `terms` for the wallet at `wallet` on chain `chainId` (Hardhat's 31337 by default).
+ */
+export const signAuthorization = (signer: WalletClient, wallet: Address, terms: Terms, chainId: number = hardhat.id): Promise<Hex> =>
+  localAccountOf(signer).signTypedData(sessionAuthorizationTypedData({ chainId, wallet }, terms))
+
+/**
+ * Deploys the three contracts and wires the roles (the backend's own deployment, src/chain/deploy.ts);
+ * `requireAuthorization` is the wallet's flag (false, the development chain's, by default).
+ */
+export const deployPayg = async (options: { readonly requireAuthorization?: boolean } = {}) => {
   const { admin, operator, contentManager, yieldManager } = accounts
-  const addresses = await deployPaygContracts(publicClient, admin, {
-    operator: operator.account.address,
-    contentManager: contentManager.account.address,
-    yieldManager: yieldManager.account.address
-  })
+  const addresses = await deployPaygContracts(
+    publicClient,
+    admin,
+    {
+      operator: operator.account.address,
+      contentManager: contentManager.account.address,
+      yieldManager: yieldManager.account.address
+    },
+    { requireAuthorization: options.requireAuthorization ?? false }
+  )
   const usdcAddress = getAddress(addresses.usdc)
   const vaultAddress = getAddress(addresses.vault)
   const walletAddress = getAddress(addresses.wallet)
