@@ -3,7 +3,7 @@ import { Option, Schema } from "effect"
 import { ContentId, type ContentItem } from "../domain/Content.js"
 import { AmountString } from "../domain/Money.js"
 import { Envelope } from "../http/envelope.js"
-import { withApiErrors } from "../http/errors.js"
+import { NotFoundError, ServiceUnavailableError } from "../http/errors.js"
 import type { ChainVerification, ContentDetail as ContentDetailModel, ContentPage } from "./Contents.js"
 
 /** A catalogue item on the wire: exactly the seed's fields (the creator's address is not part of them). */
@@ -97,22 +97,25 @@ export const ContentList = Schema.Struct({
   nextCursor: Schema.NullOr(ContentCursor)
 }).annotations({ identifier: "ContentList" })
 
-export class ContentApi extends withApiErrors(
-  HttpApiGroup.make("content")
+export class ContentApi extends HttpApiGroup.make("content")
   .add(
     HttpApiEndpoint.get("list", "/api/content")
       .setUrlParams(ContentListParams)
       .addSuccess(ContentList)
+      .addError(ServiceUnavailableError)
+      .annotate(OpenApi.Summary, "The catalogue")
       .annotate(OpenApi.Description, "Active content, oldest first; optional `category` filter; cursor pagination (`limit`, `cursor`, `nextCursor`)")
   )
   .add(
     HttpApiEndpoint.get("get", "/api/content/:contentId")
       .setPath(Schema.Struct({ contentId: ContentId }))
       .addSuccess(Envelope(ContentDetail))
+      .addError(NotFoundError)
+      .addError(ServiceUnavailableError)
+      .annotate(OpenApi.Summary, "One catalogue item")
       .annotate(OpenApi.Description, "One active item with its on-chain listing; unknown or inactive items are 404")
   )
-  .annotate(OpenApi.Description, "The content catalogue")
-) {}
+  .annotate(OpenApi.Description, "The content catalogue (public)") {}
 
 /** Wire form of a catalogue item. */
 export const contentView = (c: ContentItem): typeof Content.Type => ({

@@ -5,7 +5,7 @@ import { Clock, Duration, Effect, Exit, Option } from "effect"
 import { createHash } from "node:crypto"
 import { bearerToken } from "../auth/Ownership.js"
 import type { Tokens } from "../auth/Tokens.js"
-import { seedError } from "./errors.js"
+import { seedResponse } from "./errors.js"
 import { VALIDATION_FAILED } from "./seedErrors.js"
 
 /**
@@ -53,11 +53,6 @@ export const leaseFor = (requestTimeout: Duration.Duration) => ({
   lease: Duration.sum(requestTimeout, Duration.seconds(10)),
   maxWait: Duration.min(Duration.seconds(10), Duration.times(requestTimeout, 0.5))
 })
-
-const respond = (status: number, message: string, headers?: Record<string, string>) =>
-  Effect.map(Clock.currentTimeMillis, (now) =>
-    HttpServerResponse.unsafeJson(seedError(status, message, now), { status, ...(headers === undefined ? {} : { headers }) })
-  )
 
 interface Stored {
   readonly requestHash: string
@@ -137,7 +132,7 @@ export const idempotency =
       const request = yield* HttpServerRequest.HttpServerRequest
       const key = request.headers[HEADER]
       if (request.method !== "POST" || key === undefined) return yield* app
-      if (!KEY.test(key)) return yield* respond(400, "Idempotency-Key must be 1 to 255 printable ASCII characters")
+      if (!KEY.test(key)) return yield* seedResponse(400, "Idempotency-Key must be 1 to 255 printable ASCII characters")
       // authentication first: a key is looked at only for a caller it could belong to
       const caller = yield* callerOf(options.tokens, request.headers["authorization"])
       if (Option.isNone(caller)) return yield* app
@@ -190,13 +185,13 @@ export const idempotency =
           // someone else holds the key: the same request must match, then wait for its answer
           const held = yield* read
           if (Option.isSome(held) && held.value.requestHash !== hash) {
-            return yield* respond(422, "this Idempotency-Key was already used with a different request")
+            return yield* seedResponse(422, "this Idempotency-Key was already used with a different request")
           }
           if (Option.isSome(held) && held.value.statusCode !== null) return replay(held.value)
           if (now >= deadline) {
             const lapses = Option.match(held, { onNone: () => now, onSome: (r) => r.createdAt.getTime() + Duration.toMillis(options.lease) })
             const retryIn = Math.max(1, Math.ceil((lapses - now) / 1000))
-            return yield* respond(409, `a request with this Idempotency-Key is still in progress; retry in ${retryIn} s`, {
+            return yield* seedResponse(409, `a request with this Idempotency-Key is still in progress; retry in ${retryIn} s`, {
               "retry-after": String(retryIn)
             })
           }
@@ -205,5 +200,5 @@ export const idempotency =
           return yield* attempt
         }
       )
-      return yield* attempt.pipe(Effect.catchTag("SqlError", () => respond(503, "the database is unavailable; the request was not processed")))
+      return yield* attempt.pipe(Effect.catchTag("SqlError", () => seedResponse(503, "the database is unavailable; the request was not processed")))
     })

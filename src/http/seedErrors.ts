@@ -1,6 +1,6 @@
-import { HttpApp, type HttpServerRequest, HttpServerResponse } from "@effect/platform"
-import { Clock, Effect } from "effect"
-import { seedError, statusLabel } from "./errors.js"
+import { type HttpServerRequest, type HttpServerResponse } from "@effect/platform"
+import { Effect } from "effect"
+import { seedResponse, statusLabel } from "./errors.js"
 
 /**
  * Guarantees that every error response, wherever it comes from (a handler, the request decoder,
@@ -37,11 +37,6 @@ const describeDecodeError = (body: Record<string, unknown>): string => {
   return unique.length > 0 ? `${VALIDATION_FAILED}: ${unique.join("; ")}` : VALIDATION_FAILED
 }
 
-const respond = (status: number, message: string, headers?: HttpServerResponse.HttpServerResponse["headers"]) =>
-  Effect.map(Clock.currentTimeMillis, (now) =>
-    HttpServerResponse.unsafeJson(seedError(status, message, now), { status, ...(headers ? { headers } : {}) })
-  )
-
 const defaultMessage = (status: number): string => {
   switch (status) {
     case 404:
@@ -63,18 +58,10 @@ export const normalize = (request: HttpServerRequest.HttpServerRequest, response
     return Effect.succeed(response)
   }
   if (isRecord(body) && body._tag === "HttpApiDecodeError") {
-    return respond(400, describeDecodeError(body), response.headers)
+    return seedResponse(400, describeDecodeError(body), response.headers)
   }
   if (response.status === 404 && body === undefined) {
-    return respond(404, `no route for ${request.method} ${request.url.split("?")[0] ?? "/"}`, response.headers)
+    return seedResponse(404, `no route for ${request.method} ${request.url.split("?")[0] ?? "/"}`, response.headers)
   }
-  return respond(response.status, defaultMessage(response.status), response.headers)
+  return seedResponse(response.status, defaultMessage(response.status), response.headers)
 }
-
-/**
- * Installs the rewrite as a pre-response handler: the server renders failures (an unknown route,
- * an unreadable body, a defect) into responses before any middleware sees them, and this handler is
- * the last step before a response is written.
- */
-export const seedErrors = <E, R>(app: HttpApp.Default<E, R>): HttpApp.Default<E, R> =>
-  Effect.zipRight(HttpApp.appendPreResponseHandler(normalize), app)

@@ -4,7 +4,8 @@ import { AddressFromString } from "../domain/Address.js"
 import { ContentId } from "../domain/Content.js"
 import { AmountString } from "../domain/Money.js"
 import { SessionId, SessionStatus } from "../domain/Session.js"
-import { withApiErrors } from "../http/errors.js"
+import { Authentication } from "../auth/Caller.js"
+import { BadRequestError, ConflictError, ForbiddenError, NotFoundError, PaymentRequiredError, ServiceUnavailableError } from "../http/errors.js"
 import { Envelope } from "../http/envelope.js"
 
 const strict = { parseOptions: { onExcessProperty: "error" } } as const
@@ -133,28 +134,69 @@ export const HistoryQuery = Schema.Struct({
   cursor: Schema.optional(Schema.String.pipe(Schema.pattern(/^[A-Za-z0-9_-]{1,200}$/, { message: () => "cursor is not valid" })))
 })
 
-export class SessionApi extends withApiErrors(
-  HttpApiGroup.make("session")
+/**
+ * Every route of this group acts for a user: the group declares `Authentication` (bearer token, 401)
+ * and the 403 of a caller that may not act for the address named. Each endpoint adds exactly the
+ * errors its use case can end with.
+ */
+export class SessionApi extends HttpApiGroup.make("session")
   .add(
     HttpApiEndpoint.post("start", "/api/session/start")
       .setPayload(StartRequest)
       .addSuccess(Envelope(Started), { status: 201 })
+      .addError(BadRequestError)
+      .addError(PaymentRequiredError)
+      .addError(NotFoundError)
+      .addError(ConflictError)
+      .addError(ServiceUnavailableError)
+      .annotate(OpenApi.Summary, "Start watching an item")
       .annotate(
         OpenApi.Description,
-        "Start watching: 400 bad input or insufficient spendable balance, 402 while the address owes a debt, 404 unknown content, 409 already open"
+        "Opens a session for the address and reserves the item's full price. 400 bad input or insufficient spendable balance, 402 while the address owes a debt, 404 unknown content, 409 already open for this item"
       )
   )
-  .add(HttpApiEndpoint.post("pause", "/api/session/pause").setPayload(SessionRef).addSuccess(Envelope(Paused)))
-  .add(HttpApiEndpoint.post("resume", "/api/session/resume").setPayload(SessionRef).addSuccess(Envelope(Resumed)))
+  .add(
+    HttpApiEndpoint.post("pause", "/api/session/pause")
+      .setPayload(SessionRef)
+      .addSuccess(Envelope(Paused))
+      .addError(NotFoundError)
+      .addError(ConflictError)
+      .addError(ServiceUnavailableError)
+      .annotate(OpenApi.Summary, "Pause a session")
+      .annotate(OpenApi.Description, "Stops the meter; paused seconds are not billed. 409 unless the session is active")
+  )
+  .add(
+    HttpApiEndpoint.post("resume", "/api/session/resume")
+      .setPayload(SessionRef)
+      .addSuccess(Envelope(Resumed))
+      .addError(NotFoundError)
+      .addError(ConflictError)
+      .addError(ServiceUnavailableError)
+      .annotate(OpenApi.Summary, "Resume a paused session")
+      .annotate(OpenApi.Description, "Starts the meter again. 409 unless the session is paused")
+  )
   .add(
     HttpApiEndpoint.post("stop", "/api/session/stop")
       .setPayload(StopRequest)
       .addSuccess(Envelope(Stopped))
       .addSuccess(Envelope(Settling), { status: 202 })
-      .annotate(OpenApi.Description, "Stop and pay for the active seconds. 200 when finished, 202 while the payment is still settling")
+      .addError(BadRequestError)
+      .addError(NotFoundError)
+      .addError(ConflictError)
+      .addError(ServiceUnavailableError)
+      .annotate(OpenApi.Summary, "Stop a session and pay for it")
+      .annotate(
+        OpenApi.Description,
+        "Prices the active seconds and pays them from the vault (yield first). 200 when finished, 202 while the payment is still settling; 400 when a given txHash does not prove the payment"
+      )
   )
   .add(
-    HttpApiEndpoint.get("active", "/api/session/user/:userAddress/active").setPath(UserPath).addSuccess(Envelope(Schema.Array(ActiveItem)))
+    HttpApiEndpoint.get("active", "/api/session/user/:userAddress/active")
+      .setPath(UserPath)
+      .addSuccess(Envelope(Schema.Array(ActiveItem)))
+      .addError(ServiceUnavailableError)
+      .annotate(OpenApi.Summary, "A viewer's open sessions")
+      .annotate(OpenApi.Description, "The address's active and paused sessions, newest first")
   )
   .add(
     HttpApiEndpoint.get("history", "/api/session/user/:userAddress/history")
@@ -168,13 +210,22 @@ export class SessionApi extends withApiErrors(
           timestamp: Schema.String
         })
       )
+      .addError(BadRequestError)
+      .addError(ServiceUnavailableError)
+      .annotate(OpenApi.Summary, "A viewer's session history")
+      .annotate(OpenApi.Description, "Every session of the address, newest first, paged by `limit` and `cursor`")
   )
   .add(
     HttpApiEndpoint.get("get", "/api/session/:sessionId")
       .setPath(Schema.Struct({ sessionId: SessionId }))
       .setUrlParams(SessionDetailQuery)
       .addSuccess(Envelope(SessionDetail))
+      .addError(NotFoundError)
+      .addError(ServiceUnavailableError)
+      .annotate(OpenApi.Summary, "One session")
+      .annotate(OpenApi.Description, "The session's timing, cost and payment; 404 unknown, 403 when it belongs to another address")
   )
-  .annotate(OpenApi.Description, "Streaming sessions: start, pause, resume, stop (and pay), read")
-) {}
+  .middleware(Authentication)
+  .addError(ForbiddenError)
+  .annotate(OpenApi.Description, "Streaming sessions: start, pause, resume, stop (and pay), read. Every route acts for the address it names") {}
 

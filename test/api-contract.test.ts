@@ -1,0 +1,134 @@
+import { describe, expect, layer } from "@effect/vitest"
+import { Effect } from "effect"
+import {
+  type Answer,
+  IsolatedApp,
+  TEST_JWT_SECRET,
+  alice,
+  bearer,
+  bob,
+  get,
+  postJson,
+  send,
+  signIn
+} from "./support/security.js"
+import { HttpClientRequest } from "@effect/platform"
+
+/**
+ * The OpenAPI document of the real server is the contract: every operation that declares the bearer
+ * scheme refuses a missing token (401) and a token for another address (403) when auth is required,
+ * and every operation that does not is on the list of public routes below.
+ */
+
+interface Operation {
+  readonly security?: ReadonlyArray<Record<string, ReadonlyArray<string>>>
+  readonly parameters?: ReadonlyArray<{ readonly name: string; readonly in: string; readonly required?: boolean }>
+  readonly requestBody?: { readonly content: Record<string, { readonly schema: SchemaObject }> }
+  readonly responses: Record<string, unknown>
+}
+interface SchemaObject {
+  readonly $ref?: string
+  readonly required?: ReadonlyArray<string>
+}
+interface Document {
+  readonly paths: Record<string, Record<string, Operation>>
+  readonly components: { readonly schemas: Record<string, SchemaObject>; readonly securitySchemes: Record<string, unknown> }
+}
+
+const isRecord = (u: unknown): u is Record<string, unknown> => typeof u === "object" && u !== null && !Array.isArray(u)
+const isDocument = (u: unknown): u is Document => isRecord(u) && isRecord(u["paths"]) && isRecord(u["components"])
+
+/** The routes that are public by design: nothing in them is private to a user. */
+const PUBLIC = [
+  "GET /health",
+  "GET /api/status",
+  "GET /api/content",
+  "GET /api/content/{contentId}",
+  "GET /api/user/{userAddress}/balance",
+  "GET /api/auth/nonce",
+  "POST /api/auth/verify"
+]
+
+/** A valid value for each parameter or body field a route can name (the user is always `user`). */
+const valueFor = (name: string, user: string): string => {
+  switch (name) {
+    case "userAddress":
+      return user
+    case "sessionId":
+      return "session_lx7g2h_a1b2c3d4"
+    case "contentId":
+      return "no-such-content"
+    default:
+      throw new Error(`the contract test does not know how to fill '${name}': add it to valueFor`)
+  }
+}
+
+const documentOf = Effect.map(get("/openapi.json"), (answer) => {
+  if (!isDocument(answer.body)) throw new Error("/openapi.json is not an OpenAPI document")
+  return answer.body
+})
+
+const operationsOf = (doc: Document) =>
+  Object.entries(doc.paths).flatMap(([path, item]) =>
+    Object.entries(item).map(([method, op]) => ({ key: `${method.toUpperCase()} ${path}`, method, path, op }))
+  )
+
+const isSecured = (op: Operation) => (op.security ?? []).some((requirement) => "bearer" in requirement)
+
+/** Calls an operation as a client acting for `user` would, with `headers`. */
+const call = (doc: Document, entry: ReturnType<typeof operationsOf>[number], user: string, headers: Record<string, string>): Effect.Effect<Answer> => {
+  const path = entry.path.replace(/\{([^}]+)\}/g, (_, name: string) => valueFor(name, user))
+  const query = (entry.op.parameters ?? [])
+    .filter((p) => p.in === "query" && p.required === true)
+    .map((p) => `${p.name}=${encodeURIComponent(valueFor(p.name, user))}`)
+  const url = query.length > 0 ? `${path}?${query.join("&")}` : path
+  if (entry.method === "get") return get(url, headers)
+  const schema = entry.op.requestBody?.content["application/json"]?.schema
+  const resolved = schema?.$ref === undefined ? schema : doc.components.schemas[schema.$ref.replace("#/components/schemas/", "")]
+  const body = Object.fromEntries((resolved?.required ?? []).map((name) => [name, valueFor(name, user)]))
+  return entry.method === "post" ? postJson(url, body, headers) : send(HttpClientRequest.make("PUT")(url, { headers }))
+}
+
+describe("the OpenAPI document's security, proven on the real server (AUTH_REQUIRED=true)", () => {
+  layer(IsolatedApp({ JWT_SECRET: TEST_JWT_SECRET, AUTH_REQUIRED: "true" }), { timeout: 120_000, excludeTestServices: true })((it) => {
+    it.effect("the bearer scheme is declared, and every operation without it is on the public list", () =>
+      Effect.gen(function* () {
+        const doc = yield* documentOf
+        expect(doc.components.securitySchemes["bearer"]).toMatchObject({ type: "http", scheme: "bearer", bearerFormat: "JWT" })
+        const open = operationsOf(doc).filter((e) => !isSecured(e.op)).map((e) => e.key)
+        expect(open.sort()).toEqual([...PUBLIC].sort())
+        const secured = operationsOf(doc).filter((e) => isSecured(e.op)).map((e) => e.key)
+        expect(secured.length).toBe(8)
+      }))
+
+    it.effect("every secured operation: no token is 401 with a challenge, another address's token is 403, the owner's passes", () =>
+      Effect.gen(function* () {
+        const doc = yield* documentOf
+        const bobToken = yield* signIn(bob)
+        const aliceToken = yield* signIn(alice)
+        for (const entry of operationsOf(doc).filter((e) => isSecured(e.op))) {
+          const anonymous = yield* call(doc, entry, alice.address, {})
+          expect(anonymous.status, entry.key).toBe(401)
+          expect(anonymous.body, entry.key).toMatchObject({ error: "Unauthorized", statusCode: 401, message: expect.stringMatching(/authentication required/) })
+          expect(anonymous.headers["www-authenticate"], entry.key).toBe('Bearer realm="payg"')
+          expect(Object.keys(entry.op.responses), entry.key).toEqual(expect.arrayContaining(["401", "403"]))
+
+          const foreign = yield* call(doc, entry, alice.address, bearer(bobToken))
+          expect(foreign.status, entry.key).toBe(403)
+          expect(foreign.body, entry.key).toMatchObject({ error: "Forbidden", statusCode: 403 })
+
+          const own = yield* call(doc, entry, alice.address, bearer(aliceToken))
+          expect([401, 403], entry.key).not.toContain(own.status)
+        }
+      }))
+
+    it.effect("every public operation answers without a token", () =>
+      Effect.gen(function* () {
+        const doc = yield* documentOf
+        for (const entry of operationsOf(doc).filter((e) => !isSecured(e.op) && e.method === "get")) {
+          const answer = yield* call(doc, entry, alice.address, {})
+          expect([401, 403], entry.key).not.toContain(answer.status)
+        }
+      }))
+  })
+})
