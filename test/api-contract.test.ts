@@ -1,3 +1,4 @@
+import { SqlClient } from "@effect/sql"
 import { describe, expect, layer } from "@effect/vitest"
 import { Effect } from "effect"
 import {
@@ -12,7 +13,7 @@ import {
   send,
   signIn
 } from "./support/security.js"
-import { HttpClientRequest } from "@effect/platform"
+import { type HttpClient, HttpClientRequest } from "@effect/platform"
 
 /**
  * The OpenAPI document of the real server is the contract: every operation that declares the bearer
@@ -76,7 +77,7 @@ const operationsOf = (doc: Document) =>
 const isSecured = (op: Operation) => (op.security ?? []).some((requirement) => "bearer" in requirement)
 
 /** Calls an operation as a client acting for `user` would, with `headers`. */
-const call = (doc: Document, entry: ReturnType<typeof operationsOf>[number], user: string, headers: Record<string, string>): Effect.Effect<Answer> => {
+const call = (doc: Document, entry: ReturnType<typeof operationsOf>[number], user: string, headers: Record<string, string>): Effect.Effect<Answer, never, HttpClient.HttpClient> => {
   const path = entry.path.replace(/\{([^}]+)\}/g, (_, name: string) => valueFor(name, user))
   const query = (entry.op.parameters ?? [])
     .filter((p) => p.in === "query" && p.required === true)
@@ -129,6 +130,38 @@ describe("the OpenAPI document's security, proven on the real server (AUTH_REQUI
           const answer = yield* call(doc, entry, alice.address, {})
           expect([401, 403], entry.key).not.toContain(answer.status)
         }
+      }))
+  })
+})
+
+describe("validation failures (development mode)", () => {
+  layer(IsolatedApp({ JWT_SECRET: TEST_JWT_SECRET }), { timeout: 120_000, excludeTestServices: true })((it) => {
+    it.effect("a decode failure is the seed's 400 in plain words, naming the field, without schema internals", () =>
+      Effect.gen(function* () {
+        const cases: ReadonlyArray<readonly [string, string]> = [
+          ["/api/content?limit=0", "invalid request: limit must be an integer from 1 to 100"],
+          [`/api/session/user/${alice.address}/history?limit=abc`, "invalid request: limit must be a number"],
+          ["/api/session/session_lx7g2h_a1b2c3d4", "invalid request: userAddress is required"]
+        ]
+        for (const [url, message] of cases) {
+          const answer = yield* get(url)
+          expect(answer.status, url).toBe(400)
+          expect(answer.body, url).toEqual({ error: "Bad Request", statusCode: 400, message, timestamp: expect.any(String) })
+        }
+        const extra = yield* postJson("/api/session/start", { userAddress: alice.address, contentId: "intro-to-defi", extra: 1 })
+        expect(extra.body).toMatchObject({ statusCode: 400, message: "invalid request: extra is not a field of this request" })
+      }))
+
+    it.effect("an invalid request holding an Idempotency-Key keeps nothing: the key is free again", () =>
+      Effect.gen(function* () {
+        const sql = yield* SqlClient.SqlClient
+        const key = `contract-${Date.now()}`
+        const invalid = yield* postJson("/api/session/start", { userAddress: alice.address }, { "idempotency-key": key })
+        expect(invalid.status).toBe(400)
+        expect(yield* sql`SELECT 1 FROM idempotency_keys WHERE key = ${key}`).toHaveLength(0)
+        const again = yield* postJson("/api/session/start", { userAddress: alice.address }, { "idempotency-key": key })
+        expect(again.status).toBe(400)
+        expect(again.headers["idempotent-replayed"]).toBeUndefined()
       }))
   })
 })

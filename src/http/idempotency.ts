@@ -1,12 +1,12 @@
 import { HttpApp, HttpServerRequest, HttpServerResponse } from "@effect/platform"
 import { SqlClient } from "@effect/sql"
 import type { SqlError } from "@effect/sql/SqlError"
-import { Clock, Duration, Effect, Exit, Option } from "effect"
+import { Clock, Duration, Effect, Exit, FiberRef, Option } from "effect"
 import { createHash } from "node:crypto"
 import { bearerToken } from "../auth/Ownership.js"
 import type { Tokens } from "../auth/Tokens.js"
 import { seedResponse } from "./errors.js"
-import { VALIDATION_FAILED } from "./seedErrors.js"
+import { validationFailed } from "./validation.js"
 
 /**
  * Idempotency keys on POST requests, with Stripe's semantics: a request carrying `Idempotency-Key`
@@ -61,23 +61,9 @@ interface Stored {
   readonly createdAt: Date
 }
 
-/**
- * A request that failed validation. The response seen here is already in the seed format (the pipeline's
- * pre-response handler runs first), so it is known by its message.
- */
-const isValidationFailure = (response: HttpServerResponse.HttpServerResponse): boolean => {
-  if (response.status !== 400 || response.body._tag !== "Uint8Array") return false
-  try {
-    const body: unknown = JSON.parse(decoder.decode(response.body.body))
-    return typeof body === "object" && body !== null && "message" in body && typeof body.message === "string" && body.message.startsWith(VALIDATION_FAILED)
-  } catch {
-    return false
-  }
-}
-
-/** True when a response must not be kept for replay. */
-const isNotKept = (response: HttpServerResponse.HttpServerResponse): boolean =>
-  response.status >= 500 || notKept.has(response.status) || isValidationFailure(response)
+/** True when a response must not be kept for replay: a refusal of this attempt, not an answer about the work. */
+const isNotKept = (response: HttpServerResponse.HttpServerResponse): Effect.Effect<boolean> =>
+  response.status >= 500 || notKept.has(response.status) ? Effect.succeed(true) : FiberRef.get(validationFailed)
 
 const replay = (row: Stored) =>
   HttpServerResponse.text(row.responseBody ?? "", {
@@ -153,7 +139,7 @@ export const idempotency =
           // always finds it; an answer that says nothing about the work keeps nothing (like Stripe)
           yield* HttpApp.appendPreResponseHandler((_request, response) =>
             Effect.gen(function* () {
-              if (isNotKept(response)) {
+              if (yield* isNotKept(response)) {
                 yield* release
                 return response
               }

@@ -1,7 +1,7 @@
 import { type HttpApp, HttpServerRequest } from "@effect/platform"
 import { Effect } from "effect"
 import { seedResponse } from "./errors.js"
-import { VALIDATION_FAILED } from "./seedErrors.js"
+import { VALIDATION_FAILED, refuseInvalid } from "./validation.js"
 
 /** Deeper than any body of this API needs; deep enough to stay far from the stack's limit. */
 export const MAX_JSON_DEPTH = 32
@@ -48,7 +48,7 @@ export const jsonBodyGuard = <E, R>(app: HttpApp.Default<E, R>): HttpApp.Default
       return yield* seedResponse(415, "the request body must be JSON (Content-Type: application/json)")
     }
     if (jsonDepth(text.value) > MAX_JSON_DEPTH) {
-      return yield* seedResponse(400, `${VALIDATION_FAILED}: the JSON body is nested deeper than ${MAX_JSON_DEPTH} levels`)
+      return yield* refuseInvalid(`${VALIDATION_FAILED}: the JSON body is nested deeper than ${MAX_JSON_DEPTH} levels`)
     }
     return yield* app
   })

@@ -3,8 +3,8 @@ import { Effect } from "effect"
 import { seedResponse, statusLabel } from "./errors.js"
 
 /**
- * Guarantees that every error response, wherever it comes from (a handler, the request decoder,
- * the router, a defect), has the seed's body `{ error, message, statusCode, timestamp }`, and that
+ * Guarantees that every error response, wherever it comes from (a handler, the router, a defect; the
+ * request decoder's are answered in validation.ts), has the seed's body `{ error, message, statusCode, timestamp }`, and that
  * nothing internal (a stack, a schema dump, a cause) reaches the client.
  */
 
@@ -20,22 +20,6 @@ const readJson = (response: HttpServerResponse.HttpServerResponse): unknown => {
 }
 
 const isRecord = (u: unknown): u is Record<string, unknown> => typeof u === "object" && u !== null && !Array.isArray(u)
-
-/** How the message of every request that failed validation (schema decoding) begins. */
-export const VALIDATION_FAILED = "invalid request"
-
-/** Turns a schema failure's message into one line a client can act on, without internals. */
-const describeDecodeError = (body: Record<string, unknown>): string => {
-  const issues = Array.isArray(body.issues) ? body.issues : []
-  const parts = issues.flatMap((issue: unknown) => {
-    if (!isRecord(issue)) return []
-    const path = Array.isArray(issue.path) && issue.path.length > 0 ? issue.path.map(String).join(".") : undefined
-    const message = typeof issue.message === "string" ? issue.message.split("\n")[0] : "is invalid"
-    return [path ? `${path}: ${message}` : message]
-  })
-  const unique = [...new Set(parts)].slice(0, 5)
-  return unique.length > 0 ? `${VALIDATION_FAILED}: ${unique.join("; ")}` : VALIDATION_FAILED
-}
 
 const defaultMessage = (status: number): string => {
   switch (status) {
@@ -56,9 +40,6 @@ export const normalize = (request: HttpServerRequest.HttpServerRequest, response
   const body = readJson(response)
   if (isRecord(body) && typeof body.error === "string" && typeof body.statusCode === "number" && typeof body.message === "string") {
     return Effect.succeed(response)
-  }
-  if (isRecord(body) && body._tag === "HttpApiDecodeError") {
-    return seedResponse(400, describeDecodeError(body), response.headers)
   }
   if (response.status === 404 && body === undefined) {
     return seedResponse(404, `no route for ${request.method} ${request.url.split("?")[0] ?? "/"}`, response.headers)
