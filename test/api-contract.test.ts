@@ -123,6 +123,44 @@ describe("the OpenAPI document's security, proven on the real server (AUTH_REQUI
         }
       }))
 
+    it.effect("each operation lists exactly the answers it can give, and is documented well enough to generate a client from", () =>
+      Effect.gen(function* () {
+        const doc = yield* documentOf
+        const statuses = Object.fromEntries(operationsOf(doc).map((e) => [e.key, Object.keys(e.op.responses).sort()]))
+        expect(statuses["GET /health"]).toEqual(["200", "503"])
+        expect(statuses["GET /api/content"]).toEqual(["200", "400", "429", "503"])
+        expect(statuses["GET /api/content/{contentId}"]).toEqual(["200", "400", "404", "429", "503"])
+        expect(statuses["GET /api/user/{userAddress}/balance"]).toEqual(["200", "400", "429", "503"])
+        expect(statuses["GET /api/user/{userAddress}/stats"]).toEqual(["200", "400", "401", "403", "429", "503"])
+        expect(statuses["POST /api/session/start"]).toEqual(["201", "400", "401", "402", "403", "404", "409", "413", "415", "422", "429", "503"])
+        expect(statuses["POST /api/session/stop"]).toEqual(["200", "202", "400", "401", "403", "404", "409", "413", "415", "422", "429", "503"])
+        for (const entry of operationsOf(doc)) {
+          const op: Record<string, unknown> = { ...entry.op }
+          expect(typeof op["summary"], entry.key).toBe("string")
+          expect(typeof op["description"], entry.key).toBe("string")
+          const ok = Object.entries(entry.op.responses).find(([status]) => status.startsWith("2"))?.[1]
+          expect(JSON.stringify(ok), entry.key).toContain('"X-Request-Id"')
+          const names = (entry.op.parameters ?? []).map((p) => p.name)
+          if (entry.method === "post") expect(names, entry.key).toContain("Idempotency-Key")
+          expect(JSON.stringify(entry.op.responses["400"] ?? {}), entry.key).not.toContain("HttpApiDecodeError")
+        }
+        const text = JSON.stringify(doc)
+        // amounts are digit strings, timestamps date-time, integers integers
+        const start = JSON.stringify(doc.paths["/api/session/start"]?.["post"]?.responses["201"])
+        expect(start).toContain('"estimatedCost":{"type":"string","pattern":"^[0-9]{1,78}$"')
+        expect(start).toContain('"startTime":{"type":"string","format":"date-time"')
+        expect(JSON.stringify(doc.paths["/api/status"]?.["get"]?.responses["200"])).toContain('"blockNumber":{"$ref":"#/components/schemas/Int"}')
+        expect(text).not.toContain('"type":"number"')
+        const list = doc.paths["/api/content"]?.["get"]?.parameters ?? []
+        expect(JSON.stringify(list.find((p) => p.name === "limit"))).toContain('"pattern":"^([1-9][0-9]?|100)$"')
+        expect(JSON.stringify(list.find((p) => p.name === "cursor"))).toContain("ContentCursor")
+        expect(JSON.stringify(doc.components.schemas["ContentCursor"])).toContain('"pattern":"^[A-Za-z0-9_-]{1,300}$"')
+        expect(text).toContain('"MethodNotAllowed"')
+        expect(text).toContain('"Allow"')
+        expect(text).toContain('"Retry-After"')
+        expect(text).toContain('"RateLimit-Remaining"')
+      }))
+
     it.effect("every public operation answers without a token", () =>
       Effect.gen(function* () {
         const doc = yield* documentOf
@@ -140,7 +178,7 @@ describe("validation failures (development mode)", () => {
       Effect.gen(function* () {
         const cases: ReadonlyArray<readonly [string, string]> = [
           ["/api/content?limit=0", "invalid request: limit must be an integer from 1 to 100"],
-          [`/api/session/user/${alice.address}/history?limit=abc`, "invalid request: limit must be a number"],
+          [`/api/session/user/${alice.address}/history?limit=abc`, "invalid request: limit must be an integer from 1 to 100"],
           ["/api/session/session_lx7g2h_a1b2c3d4", "invalid request: userAddress is required"]
         ]
         for (const [url, message] of cases) {

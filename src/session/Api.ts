@@ -2,11 +2,15 @@ import { HttpApiEndpoint, HttpApiGroup, OpenApi } from "@effect/platform"
 import { Schema } from "effect"
 import { AddressFromString } from "../domain/Address.js"
 import { ContentId } from "../domain/Content.js"
-import { AmountString } from "../domain/Money.js"
+import { PageLimit } from "../content/Api.js"
+import { AmountString as DomainAmount } from "../domain/Money.js"
 import { SessionId, SessionStatus } from "../domain/Session.js"
 import { Authentication } from "../auth/Caller.js"
 import { BadRequestError, ConflictError, ForbiddenError, NotFoundError, PaymentRequiredError, ServiceUnavailableError } from "../http/errors.js"
-import { Envelope } from "../http/envelope.js"
+import { AmountJsonSchema, Envelope, Timestamp } from "../http/envelope.js"
+
+/** Amounts on the wire: digits only (the JSON Schema says so). */
+const AmountString = DomainAmount.annotations(AmountJsonSchema)
 
 const strict = { parseOptions: { onExcessProperty: "error" } } as const
 
@@ -34,7 +38,7 @@ export const Payment = Schema.Struct({
   fromYield: AmountString,
   fromPrincipal: AmountString,
   txHash: Schema.String,
-  blockNumber: Schema.Number,
+  blockNumber: Schema.Int,
   gasUsed: Schema.String.annotations({ description: "Gas used by the whole transaction" }),
   batchSize: Schema.Int.annotations({ description: "How many sessions that transaction settled (settleBatch)" })
 })
@@ -42,7 +46,7 @@ export const Payment = Schema.Struct({
 export const Started = Schema.Struct({
   sessionId: SessionId,
   status: Schema.Literal("active"),
-  startTime: Schema.String,
+  startTime: Timestamp,
   estimatedCost: AmountString,
   content: ContentSummary,
   settlementKey: Schema.String.annotations({ description: "The on-chain key of this session's settlement (for payForSession)" })
@@ -51,7 +55,7 @@ export const Started = Schema.Struct({
 export const Paused = Schema.Struct({
   sessionId: SessionId,
   status: Schema.Literal("paused"),
-  pausedAt: Schema.String,
+  pausedAt: Timestamp,
   activeDuration: Schema.Int,
   currentCost: AmountString
 })
@@ -59,13 +63,13 @@ export const Paused = Schema.Struct({
 export const Resumed = Schema.Struct({
   sessionId: SessionId,
   status: Schema.Literal("active"),
-  resumedAt: Schema.String,
+  resumedAt: Timestamp,
   totalPausedDuration: Schema.Int
 })
 
 const stopFields = {
   sessionId: SessionId,
-  endTime: Schema.String,
+  endTime: Timestamp,
   totalDuration: Schema.Int,
   activeDuration: Schema.Int,
   finalCost: AmountString
@@ -95,8 +99,8 @@ export const SessionDetailQuery = Schema.Struct({ userAddress: AddressFromString
 export const SessionDetail = Schema.Struct({
   sessionId: SessionId,
   status: SessionStatus.annotations({ description: "UNPAID: stopped, and the payment of finalCost is owed (a debt)" }),
-  startTime: Schema.String,
-  endTime: Schema.NullOr(Schema.String),
+  startTime: Timestamp,
+  endTime: Schema.NullOr(Timestamp),
   totalDuration: Schema.Int,
   activeDuration: Schema.Int,
   pausedDuration: Schema.Int,
@@ -111,15 +115,15 @@ export const SessionDetail = Schema.Struct({
 export const ActiveItem = Schema.Struct({
   sessionId: SessionId,
   status: SessionStatus,
-  startTime: Schema.String,
+  startTime: Timestamp,
   content: ContentBrief
 })
 
 export const HistoryItem = Schema.Struct({
   sessionId: SessionId,
   status: SessionStatus,
-  startTime: Schema.String,
-  endTime: Schema.NullOr(Schema.String),
+  startTime: Timestamp,
+  endTime: Schema.NullOr(Timestamp),
   totalDuration: Schema.Int,
   finalCost: Schema.NullOr(AmountString),
   content: ContentBrief
@@ -128,10 +132,12 @@ export const HistoryItem = Schema.Struct({
 const UserPath = Schema.Struct({ userAddress: AddressFromString })
 
 export const HistoryQuery = Schema.Struct({
-  limit: Schema.optional(
-    Schema.NumberFromString.pipe(Schema.int(), Schema.between(1, 100, { message: () => "limit must be an integer from 1 to 100" }))
-  ),
-  cursor: Schema.optional(Schema.String.pipe(Schema.pattern(/^[A-Za-z0-9_-]{1,200}$/, { message: () => "cursor is not valid" })))
+  limit: Schema.optional(PageLimit),
+  cursor: Schema.optional(
+    Schema.String.pipe(Schema.pattern(/^[A-Za-z0-9_-]{1,200}$/, { message: () => "is not a cursor returned by this API" })).annotations({
+      description: "Opaque cursor from a previous page's `nextCursor`"
+    })
+  )
 })
 
 /**
@@ -207,7 +213,7 @@ export class SessionApi extends HttpApiGroup.make("session")
           success: Schema.Literal(true),
           data: Schema.Array(HistoryItem),
           nextCursor: Schema.NullOr(Schema.String).annotations({ description: "Pass as `cursor` for the next (older) page; null at the end" }),
-          timestamp: Schema.String
+          timestamp: Timestamp
         })
       )
       .addError(BadRequestError)

@@ -1,11 +1,14 @@
 import { HttpApiEndpoint, HttpApiGroup, OpenApi } from "@effect/platform"
 import { Schema } from "effect"
 import { AddressFromString } from "../domain/Address.js"
-import { AmountString, formatUsdc } from "../domain/Money.js"
-import { Envelope } from "../http/envelope.js"
+import { AmountString as DomainAmount, formatUsdc } from "../domain/Money.js"
+import { AmountJsonSchema, Envelope } from "../http/envelope.js"
 import { Authentication } from "../auth/Caller.js"
 import { ForbiddenError, ServiceUnavailableError } from "../http/errors.js"
 import type { Balance as BalanceModel, UserStats as UserStatsModel } from "./Users.js"
+
+/** Amounts on the wire: digits only (the JSON Schema says so). */
+const AmountString = DomainAmount.annotations(AmountJsonSchema)
 
 /**
  * The seed's balance object, plus three fields beyond it: `reserved` (the estimated cost of the user's open
