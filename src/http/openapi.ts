@@ -99,8 +99,8 @@ export const documentHttp = (spec: Json): Json => {
     paths[path] = Object.fromEntries(Object.entries(item).map(([method, op]) => [method, isRecord(op) ? documentOperation(path, method, op) : op]))
   }
   const components = isRecord(spec["components"]) ? spec["components"] : {}
-  const schemas = isRecord(components["schemas"]) ? { ...components["schemas"] } : {}
-  for (const unused of ["HttpApiDecodeError", "Issue", "PropertyKey"]) delete schemas[unused]
+  const unused = new Set(["HttpApiDecodeError", "Issue", "PropertyKey"])
+  const schemas = Object.fromEntries(Object.entries(isRecord(components["schemas"]) ? components["schemas"] : {}).filter(([name]) => !unused.has(name)))
   const info = isRecord(spec["info"]) ? spec["info"] : {}
   return {
     ...spec,
