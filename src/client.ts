@@ -22,3 +22,7 @@ export {
   ServiceUnavailable,
   Unauthorized
 } from "./http/errors.js"
+/** The branded inputs some endpoints take: decode a plain string with `Schema.decodeSync(...)`. */
+export { AddressFromString } from "./domain/Address.js"
+export { ContentId } from "./domain/Content.js"
+export { SessionId } from "./domain/Session.js"
