@@ -1,12 +1,12 @@
 import { HttpApiEndpoint, HttpApiGroup, OpenApi } from "@effect/platform"
 import { Schema } from "effect"
 import { AddressFromString } from "../domain/Address.js"
-import { Envelope } from "../http/envelope.js"
+import { Envelope, Timestamp } from "../http/envelope.js"
 import { BadRequestError, ServiceUnavailableError, UnauthorizedError } from "../http/errors.js"
 
 export const NonceGrant = Schema.Struct({
   nonce: Schema.String,
-  expiresAt: Schema.String,
+  expiresAt: Timestamp,
   chainId: Schema.Int
 }).annotations({ identifier: "NonceGrant", description: "A single-use nonce to put in the EIP-4361 message, and the chain id it must name" })
 
@@ -23,7 +23,7 @@ export const SignInRequest = Schema.Struct({
 export const SignInToken = Schema.Struct({
   token: Schema.String,
   address: AddressFromString,
-  expiresAt: Schema.String
+  expiresAt: Timestamp
 }).annotations({ identifier: "SignInToken", description: "A bearer token (JWT, HS256) for the address that signed" })
 
 export class AuthApi extends HttpApiGroup.make("auth")
@@ -31,6 +31,7 @@ export class AuthApi extends HttpApiGroup.make("auth")
     HttpApiEndpoint.get("nonce", "/api/auth/nonce")
       .addSuccess(Envelope(NonceGrant))
       .addError(ServiceUnavailableError)
+      .annotate(OpenApi.Summary, "Sign-in step 1: a nonce")
       .annotate(OpenApi.Description, "A fresh single-use nonce for a Sign-In with Ethereum message")
   )
   .add(
@@ -40,6 +41,7 @@ export class AuthApi extends HttpApiGroup.make("auth")
       .addError(BadRequestError)
       .addError(UnauthorizedError)
       .addError(ServiceUnavailableError)
+      .annotate(OpenApi.Summary, "Sign-in step 2: a bearer token")
       .annotate(
         OpenApi.Description,
         "Checks a signed EIP-4361 message (domain, chain id, nonce, expiry, signature) and returns a bearer token for its address"

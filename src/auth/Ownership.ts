@@ -3,26 +3,22 @@ import { Context, Effect, Layer } from "effect"
 import { AppConfig, authRequired } from "../config.js"
 import { type Address, checksum } from "../domain/Address.js"
 import { Forbidden, Unauthorized } from "../http/errors.js"
+import { Authentication, Caller } from "./Caller.js"
 import { Tokens } from "./Tokens.js"
 
 /**
- * Who may act for an address. Routes that act for or read a user's private data call `actsFor`
- * with the address the request names; it fails with 401/403 unless the request may.
+ * Who may act for an address: the check behind the `Authentication` middleware (src/auth/Caller.ts),
+ * which every route that acts for or reads a user's private data declares.
  */
 export class Ownership extends Context.Tag("payg/Ownership")<
   Ownership,
   {
     /** `authorization`: the request's Authorization header, if any. */
     readonly check: (address: Address, authorization: string | undefined) => Effect.Effect<void, Unauthorized | Forbidden>
+    /** The request's caller: fails 401 for an invalid token, or for none when auth is required. */
+    readonly caller: (authorization: string | undefined) => Effect.Effect<Context.Tag.Service<Caller>, Unauthorized>
   }
 >() {}
-
-/** Fails unless the current request may act for `address`. */
-export const actsFor = (address: Address) =>
-  Effect.flatMap(Effect.all([Ownership, HttpServerRequest.HttpServerRequest]), ([ownership, request]) => ownership.check(address, request.headers["authorization"]))
-
-/** Development without sign-in: a request acts for the address it names (the seed's curl examples work). */
-export const OwnershipOpen = Layer.succeed(Ownership, Ownership.of({ check: () => Effect.void }))
 
 const bearerPattern = /^Bearer +([A-Za-z0-9_.~+/-]+=*) *$/i
 
@@ -43,19 +39,40 @@ export const OwnershipLive = Layer.effect(
     const tokens = yield* Tokens
     const required = authRequired(config)
 
-    const check = Effect.fnUntraced(function* (address: Address, header: string | undefined) {
+    /** Development without a token: the request acts for the address it names (the seed's curl examples work). */
+    const anyone = Caller.of({ actingFor: Effect.succeed })
+    const owner = (address: Address) =>
+      Caller.of({
+        actingFor: (named) =>
+          named === address
+            ? Effect.succeed(named)
+            : Effect.fail(new Forbidden({ message: `this token is for ${checksum(address)}; it cannot act for ${checksum(named)}` }))
+      })
+
+    const caller = Effect.fnUntraced(function* (header: string | undefined) {
       if (header === undefined || header.length === 0) {
         if (required) return yield* new Unauthorized({ message: `authentication required: ${signInHint}` })
-        return
+        return anyone
       }
       const token = bearerToken(header)
       if (token === undefined) return yield* new Unauthorized({ message: "the Authorization header must be 'Bearer <token>'" })
-      const owner = yield* Effect.mapError(tokens.verify(token), (e) => new Unauthorized({ message: e.message }))
-      if (owner !== address) {
-        return yield* new Forbidden({ message: `this token is for ${checksum(owner)}; it cannot act for ${checksum(address)}` })
-      }
+      return owner(yield* Effect.mapError(tokens.verify(token), (e) => new Unauthorized({ message: e.message })))
     })
 
-    return Ownership.of({ check })
+    const check = (address: Address, header: string | undefined) =>
+      Effect.flatMap(caller(header), (c) => c.actingFor(address))
+
+    return Ownership.of({ check, caller })
   })
+)
+
+/** The `Authentication` middleware over the check: it provides the request's `Caller`. */
+export const AuthenticationLive = Layer.effect(
+  Authentication,
+  Effect.map(Ownership, (ownership) =>
+    Authentication.of({
+      // the raw header, not the decoded token: a header of another scheme is refused by name
+      bearer: () => Effect.flatMap(HttpServerRequest.HttpServerRequest, (request) => ownership.caller(request.headers["authorization"]))
+    })
+  )
 )

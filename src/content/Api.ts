@@ -1,10 +1,13 @@
 import { HttpApiEndpoint, HttpApiGroup, OpenApi } from "@effect/platform"
 import { Option, Schema } from "effect"
 import { ContentId, type ContentItem } from "../domain/Content.js"
-import { AmountString } from "../domain/Money.js"
-import { Envelope } from "../http/envelope.js"
-import { withApiErrors } from "../http/errors.js"
+import { AmountString as DomainAmount } from "../domain/Money.js"
+import { AmountJsonSchema, DateTime, Envelope } from "../http/envelope.js"
+import { NotFoundError, ServiceUnavailableError } from "../http/errors.js"
 import type { ChainVerification, ContentDetail as ContentDetailModel, ContentPage } from "./Contents.js"
+
+/** Amounts on the wire: digits only (the JSON Schema says so). */
+const AmountString = DomainAmount.annotations(AmountJsonSchema)
 
 /** A catalogue item on the wire: exactly the seed's fields (the creator's address is not part of them). */
 export const Content = Schema.Struct({
@@ -17,7 +20,7 @@ export const Content = Schema.Struct({
   category: Schema.String,
   thumbnailUrl: Schema.NullOr(Schema.String),
   isActive: Schema.Boolean,
-  createdAt: Schema.Date
+  createdAt: DateTime
 }).annotations({ identifier: "Content" })
 
 /**
@@ -32,7 +35,7 @@ export const BlockchainVerification = Schema.Union(
     available: Schema.Literal(true),
     isListed: Schema.Boolean,
     onChainPrice: AmountString,
-    onChainDuration: Schema.Number,
+    onChainDuration: Schema.Int,
     priceMatches: Schema.Boolean,
     durationMatches: Schema.Boolean
   }).annotations({ identifier: "BlockchainVerified" }),
@@ -64,13 +67,14 @@ export const ContentCursor = Schema.compose(
 ).annotations({
   identifier: "ContentCursor",
   description: "Opaque cursor from a previous page's `nextCursor`",
+  jsonSchema: { type: "string", pattern: "^[A-Za-z0-9_-]{1,300}$", description: "Opaque cursor from a previous page's `nextCursor`" },
   message: () => "is not a cursor returned by this API"
 })
 
 /** `limit`: an integer from 1 to 100 (default 50). Anything else is a 400. */
 export const PageLimit = Schema.compose(
   Schema.String.pipe(
-    Schema.pattern(/^[0-9]{1,9}$/, { message: () => "must be an integer from 1 to 100" }),
+    Schema.pattern(/^([1-9][0-9]?|100)$/, { message: () => "must be an integer from 1 to 100" }),
     Schema.annotations({ description: "Page size: an integer from 1 to 100 (default 50)" })
   ),
   Schema.NumberFromString
@@ -97,22 +101,25 @@ export const ContentList = Schema.Struct({
   nextCursor: Schema.NullOr(ContentCursor)
 }).annotations({ identifier: "ContentList" })
 
-export class ContentApi extends withApiErrors(
-  HttpApiGroup.make("content")
+export class ContentApi extends HttpApiGroup.make("content")
   .add(
     HttpApiEndpoint.get("list", "/api/content")
       .setUrlParams(ContentListParams)
       .addSuccess(ContentList)
+      .addError(ServiceUnavailableError)
+      .annotate(OpenApi.Summary, "The catalogue")
       .annotate(OpenApi.Description, "Active content, oldest first; optional `category` filter; cursor pagination (`limit`, `cursor`, `nextCursor`)")
   )
   .add(
     HttpApiEndpoint.get("get", "/api/content/:contentId")
       .setPath(Schema.Struct({ contentId: ContentId }))
       .addSuccess(Envelope(ContentDetail))
+      .addError(NotFoundError)
+      .addError(ServiceUnavailableError)
+      .annotate(OpenApi.Summary, "One catalogue item")
       .annotate(OpenApi.Description, "One active item with its on-chain listing; unknown or inactive items are 404")
   )
-  .annotate(OpenApi.Description, "The content catalogue")
-) {}
+  .annotate(OpenApi.Description, "The content catalogue (public)") {}
 
 /** Wire form of a catalogue item. */
 export const contentView = (c: ContentItem): typeof Content.Type => ({

@@ -1,13 +1,6 @@
-import { FileSystem, HttpIncomingMessage, HttpServerResponse } from "@effect/platform"
-import { Clock, Effect, Layer, Option } from "effect"
+import { FileSystem, HttpIncomingMessage } from "@effect/platform"
+import { Effect, Layer, Option } from "effect"
 import { AppConfig } from "../config.js"
-import { seedError } from "./errors.js"
-
-/** A response in the seed's error format, stamped by `Clock`. */
-export const seedResponse = (status: number, message: string, headers?: Record<string, string>) =>
-  Effect.map(Clock.currentTimeMillis, (now) =>
-    HttpServerResponse.unsafeJson(seedError(status, message, now), { status, ...(headers === undefined ? {} : { headers }) })
-  )
 
 export const bodyTooLargeMessage = (limit: number) => `the request body exceeds the limit of ${limit} bytes`
 

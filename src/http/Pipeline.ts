@@ -10,10 +10,10 @@ import { makeHttpMetrics, rateLimitedRequests } from "../metrics/Metrics.js"
 import { chunkedBodyWithin, isChunkedWithoutLength } from "./BodyLimit.js"
 import { makeClientIp, makeClientKey } from "./ClientIp.js"
 import { type Encoding, MIN_BYTES, compress, compressResponse, isEligible, negotiate } from "./Compression.js"
-import { bodyTooLargeMessage, seedResponse } from "./Guards.js"
+import { bodyTooLargeMessage } from "./Guards.js"
 import { type ClientLimiter, type Decision, makeClientLimiter } from "./RateLimit.js"
 import { makeCors, makeStaticHeaders } from "./Security.js"
-import { seedError } from "./errors.js"
+import { seedError, seedResponse } from "./errors.js"
 import { normalize } from "./seedErrors.js"
 
 /**

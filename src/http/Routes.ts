@@ -1,6 +1,6 @@
 import { HttpApi, HttpApp, type HttpApiGroup, HttpRouter, type HttpServerRequest, type HttpServerResponse } from "@effect/platform"
 import { Effect, FiberRef, Option } from "effect"
-import { seedResponse } from "./Guards.js"
+import { seedResponse } from "./errors.js"
 
 /**
  * What the router knows about paths, beyond matching them:

@@ -15,6 +15,7 @@ import { jsonBodyGuard } from "./jsonDepth.js"
 import { HttpPipeline } from "./Pipeline.js"
 import { RouterConfigLive, makeAllowed, methodNotAllowed, routesOf } from "./Routes.js"
 import { DOCS_PATH } from "./Security.js"
+import { ValidationFailuresLive } from "./validation.js"
 
 /**
  * Serves the API, its OpenAPI document at /openapi.json, the docs page at /docs and, when
@@ -39,6 +40,7 @@ export const HttpAppLive = Layer.unwrapEffect(
     return HttpApiBuilder.serve((app) => pipeline.middleware(allowed(jsonBodyGuard(keys(app))))).pipe(
       Layer.provide(HttpApiSwagger.layer({ path: DOCS_PATH })),
       Layer.provide(HttpApiBuilder.middlewareOpenApi({ path: "/openapi.json" })),
+      Layer.provide(ValidationFailuresLive),
       Layer.provide(MetricsRouteLive),
       Layer.provide(BodyLimitLive),
       Layer.provide(RouterConfigLive)

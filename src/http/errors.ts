@@ -1,10 +1,14 @@
-import { type HttpApiEndpoint, type HttpApiGroup, HttpApiSchema } from "@effect/platform"
+import { HttpApiSchema, HttpServerResponse } from "@effect/platform"
 import { Clock, Effect, ParseResult, Schema } from "effect"
 
 /**
- * API errors in the seed's format `{ error, message, statusCode, timestamp }`.
- * Each class carries a message; its wire schema renders the seed's body with the time from `Clock`,
- * and its `error` label tells the typed client which error a body is.
+ * The one module that builds the seed's error body `{ error, message, statusCode, timestamp }`: for the
+ * API's typed errors (their wire schemas below), and for every response made outside a handler
+ * (`seedResponse`: the guards, idempotency, the router's 404/405, the pipeline's 413/429/503).
+ *
+ * Each API error class carries a message; its wire schema carries its status (HttpApiSchema's `status`
+ * annotation, which OpenAPI and the typed client read) and renders the seed's body with the time from
+ * `Clock`. Each endpoint declares exactly the ones it can end with.
  */
 
 const seedBody = <L extends string>(label: L) =>
@@ -15,43 +19,35 @@ const seedBody = <L extends string>(label: L) =>
     timestamp: Schema.String
   })
 
+/** The wire form of an API error class: the seed's body, with the status the class carries. */
 const seedFormat = <A, Tag extends string, L extends string>(
   cls: Schema.Schema<A, { readonly _tag: Tag; readonly message: string }>,
   tag: Tag,
-  label: L,
-  status: number
-) =>
-  Schema.transformOrFail(seedBody(label), cls, {
+  label: L
+) => {
+  const status = HttpApiSchema.getStatusError(cls)
+  return Schema.transformOrFail(seedBody(label), cls, {
     strict: true,
     decode: (body) => ParseResult.succeed({ _tag: tag, message: body.message }),
-    encode: (e) =>
-      Effect.map(Clock.currentTimeMillis, (ms) => ({
-        error: label,
-        message: e.message,
-        statusCode: status,
-        timestamp: new Date(ms).toISOString()
-      }))
+    encode: (e) => Effect.map(Clock.currentTimeMillis, (ms) => ({ ...seedError(status, e.message, ms), error: label }))
   }).annotations(HttpApiSchema.annotations({ status, identifier: tag, description: `${status} ${label}` }))
+}
 
-export class BadRequest extends Schema.TaggedError<BadRequest>()("BadRequest", { message: Schema.String }) {}
-export class Unauthorized extends Schema.TaggedError<Unauthorized>()("Unauthorized", { message: Schema.String }) {}
-export class PaymentRequired extends Schema.TaggedError<PaymentRequired>()("PaymentRequired", { message: Schema.String }) {}
-export class Forbidden extends Schema.TaggedError<Forbidden>()("Forbidden", { message: Schema.String }) {}
-export class NotFound extends Schema.TaggedError<NotFound>()("NotFound", { message: Schema.String }) {}
-export class Conflict extends Schema.TaggedError<Conflict>()("Conflict", { message: Schema.String }) {}
-export class UnprocessableEntity extends Schema.TaggedError<UnprocessableEntity>()("UnprocessableEntity", { message: Schema.String }) {}
-export class TooManyRequests extends Schema.TaggedError<TooManyRequests>()("TooManyRequests", { message: Schema.String }) {}
-export class ServiceUnavailable extends Schema.TaggedError<ServiceUnavailable>()("ServiceUnavailable", { message: Schema.String }) {}
+export class BadRequest extends Schema.TaggedError<BadRequest>()("BadRequest", { message: Schema.String }, HttpApiSchema.annotations({ status: 400 })) {}
+export class Unauthorized extends Schema.TaggedError<Unauthorized>()("Unauthorized", { message: Schema.String }, HttpApiSchema.annotations({ status: 401 })) {}
+export class PaymentRequired extends Schema.TaggedError<PaymentRequired>()("PaymentRequired", { message: Schema.String }, HttpApiSchema.annotations({ status: 402 })) {}
+export class Forbidden extends Schema.TaggedError<Forbidden>()("Forbidden", { message: Schema.String }, HttpApiSchema.annotations({ status: 403 })) {}
+export class NotFound extends Schema.TaggedError<NotFound>()("NotFound", { message: Schema.String }, HttpApiSchema.annotations({ status: 404 })) {}
+export class Conflict extends Schema.TaggedError<Conflict>()("Conflict", { message: Schema.String }, HttpApiSchema.annotations({ status: 409 })) {}
+export class ServiceUnavailable extends Schema.TaggedError<ServiceUnavailable>()("ServiceUnavailable", { message: Schema.String }, HttpApiSchema.annotations({ status: 503 })) {}
 
-export const BadRequestError = seedFormat(BadRequest, "BadRequest", "Bad Request", 400)
-export const UnauthorizedError = seedFormat(Unauthorized, "Unauthorized", "Unauthorized", 401)
-export const PaymentRequiredError = seedFormat(PaymentRequired, "PaymentRequired", "Payment Required", 402)
-export const ForbiddenError = seedFormat(Forbidden, "Forbidden", "Forbidden", 403)
-export const NotFoundError = seedFormat(NotFound, "NotFound", "Not Found", 404)
-export const ConflictError = seedFormat(Conflict, "Conflict", "Conflict", 409)
-export const UnprocessableEntityError = seedFormat(UnprocessableEntity, "UnprocessableEntity", "Unprocessable Entity", 422)
-export const TooManyRequestsError = seedFormat(TooManyRequests, "TooManyRequests", "Too Many Requests", 429)
-export const ServiceUnavailableError = seedFormat(ServiceUnavailable, "ServiceUnavailable", "Service Unavailable", 503)
+export const BadRequestError = seedFormat(BadRequest, "BadRequest", "Bad Request")
+export const UnauthorizedError = seedFormat(Unauthorized, "Unauthorized", "Unauthorized")
+export const PaymentRequiredError = seedFormat(PaymentRequired, "PaymentRequired", "Payment Required")
+export const ForbiddenError = seedFormat(Forbidden, "Forbidden", "Forbidden")
+export const NotFoundError = seedFormat(NotFound, "NotFound", "Not Found")
+export const ConflictError = seedFormat(Conflict, "Conflict", "Conflict")
+export const ServiceUnavailableError = seedFormat(ServiceUnavailable, "ServiceUnavailable", "Service Unavailable")
 
 /** The labels the seed format uses for each status, for errors raised outside a handler. */
 export const statusLabel = (status: number): string => {
@@ -102,18 +98,8 @@ export const seedError = (status: number, message: string, now: number): SeedErr
 })
 
 
-/**
- * Declares on a group every error `httpErrors` (src/http/mapErrors.ts) may end a handler with: one
- * place, so the groups cannot drift from the mapping.
- */
-export const withApiErrors = <Id extends string, Endpoints extends HttpApiEndpoint.HttpApiEndpoint.Any, E, R, TopLevel extends boolean>(
-  group: HttpApiGroup.HttpApiGroup<Id, Endpoints, E, R, TopLevel>
-) =>
-  group
-    .addError(BadRequestError)
-    .addError(UnauthorizedError)
-    .addError(PaymentRequiredError)
-    .addError(ForbiddenError)
-    .addError(NotFoundError)
-    .addError(ConflictError)
-    .addError(ServiceUnavailableError)
+/** A response in the seed's error format, stamped by `Clock`. */
+export const seedResponse = (status: number, message: string, headers?: Readonly<Record<string, string>>) =>
+  Effect.map(Clock.currentTimeMillis, (now) =>
+    HttpServerResponse.unsafeJson(seedError(status, message, now), { status, ...(headers === undefined ? {} : { headers }) })
+  )

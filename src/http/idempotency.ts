@@ -1,12 +1,12 @@
 import { HttpApp, HttpServerRequest, HttpServerResponse } from "@effect/platform"
 import { SqlClient } from "@effect/sql"
 import type { SqlError } from "@effect/sql/SqlError"
-import { Clock, Duration, Effect, Exit, Option } from "effect"
+import { Clock, Duration, Effect, Exit, FiberRef, Option } from "effect"
 import { createHash } from "node:crypto"
 import { bearerToken } from "../auth/Ownership.js"
 import type { Tokens } from "../auth/Tokens.js"
-import { seedError } from "./errors.js"
-import { VALIDATION_FAILED } from "./seedErrors.js"
+import { seedResponse } from "./errors.js"
+import { validationFailed } from "./validation.js"
 
 /**
  * Idempotency keys on POST requests, with Stripe's semantics: a request carrying `Idempotency-Key`
@@ -54,11 +54,6 @@ export const leaseFor = (requestTimeout: Duration.Duration) => ({
   maxWait: Duration.min(Duration.seconds(10), Duration.times(requestTimeout, 0.5))
 })
 
-const respond = (status: number, message: string, headers?: Record<string, string>) =>
-  Effect.map(Clock.currentTimeMillis, (now) =>
-    HttpServerResponse.unsafeJson(seedError(status, message, now), { status, ...(headers === undefined ? {} : { headers }) })
-  )
-
 interface Stored {
   readonly requestHash: string
   readonly statusCode: number | null
@@ -66,23 +61,9 @@ interface Stored {
   readonly createdAt: Date
 }
 
-/**
- * A request that failed validation. The response seen here is already in the seed format (the pipeline's
- * pre-response handler runs first), so it is known by its message.
- */
-const isValidationFailure = (response: HttpServerResponse.HttpServerResponse): boolean => {
-  if (response.status !== 400 || response.body._tag !== "Uint8Array") return false
-  try {
-    const body: unknown = JSON.parse(decoder.decode(response.body.body))
-    return typeof body === "object" && body !== null && "message" in body && typeof body.message === "string" && body.message.startsWith(VALIDATION_FAILED)
-  } catch {
-    return false
-  }
-}
-
-/** True when a response must not be kept for replay. */
-const isNotKept = (response: HttpServerResponse.HttpServerResponse): boolean =>
-  response.status >= 500 || notKept.has(response.status) || isValidationFailure(response)
+/** True when a response must not be kept for replay: a refusal of this attempt, not an answer about the work. */
+const isNotKept = (response: HttpServerResponse.HttpServerResponse): Effect.Effect<boolean> =>
+  response.status >= 500 || notKept.has(response.status) ? Effect.succeed(true) : FiberRef.get(validationFailed)
 
 const replay = (row: Stored) =>
   HttpServerResponse.text(row.responseBody ?? "", {
@@ -137,7 +118,7 @@ export const idempotency =
       const request = yield* HttpServerRequest.HttpServerRequest
       const key = request.headers[HEADER]
       if (request.method !== "POST" || key === undefined) return yield* app
-      if (!KEY.test(key)) return yield* respond(400, "Idempotency-Key must be 1 to 255 printable ASCII characters")
+      if (!KEY.test(key)) return yield* seedResponse(400, "Idempotency-Key must be 1 to 255 printable ASCII characters")
       // authentication first: a key is looked at only for a caller it could belong to
       const caller = yield* callerOf(options.tokens, request.headers["authorization"])
       if (Option.isNone(caller)) return yield* app
@@ -158,7 +139,7 @@ export const idempotency =
           // always finds it; an answer that says nothing about the work keeps nothing (like Stripe)
           yield* HttpApp.appendPreResponseHandler((_request, response) =>
             Effect.gen(function* () {
-              if (isNotKept(response)) {
+              if (yield* isNotKept(response)) {
                 yield* release
                 return response
               }
@@ -190,13 +171,13 @@ export const idempotency =
           // someone else holds the key: the same request must match, then wait for its answer
           const held = yield* read
           if (Option.isSome(held) && held.value.requestHash !== hash) {
-            return yield* respond(422, "this Idempotency-Key was already used with a different request")
+            return yield* seedResponse(422, "this Idempotency-Key was already used with a different request")
           }
           if (Option.isSome(held) && held.value.statusCode !== null) return replay(held.value)
           if (now >= deadline) {
             const lapses = Option.match(held, { onNone: () => now, onSome: (r) => r.createdAt.getTime() + Duration.toMillis(options.lease) })
             const retryIn = Math.max(1, Math.ceil((lapses - now) / 1000))
-            return yield* respond(409, `a request with this Idempotency-Key is still in progress; retry in ${retryIn} s`, {
+            return yield* seedResponse(409, `a request with this Idempotency-Key is still in progress; retry in ${retryIn} s`, {
               "retry-after": String(retryIn)
             })
           }
@@ -205,5 +186,5 @@ export const idempotency =
           return yield* attempt
         }
       )
-      return yield* attempt.pipe(Effect.catchTag("SqlError", () => respond(503, "the database is unavailable; the request was not processed")))
+      return yield* attempt.pipe(Effect.catchTag("SqlError", () => seedResponse(503, "the database is unavailable; the request was not processed")))
     })

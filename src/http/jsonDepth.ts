@@ -1,7 +1,7 @@
-import { type HttpApp, HttpServerRequest, HttpServerResponse } from "@effect/platform"
-import { Clock, Effect } from "effect"
-import { seedError } from "./errors.js"
-import { VALIDATION_FAILED } from "./seedErrors.js"
+import { type HttpApp, HttpServerRequest } from "@effect/platform"
+import { Effect } from "effect"
+import { seedResponse } from "./errors.js"
+import { VALIDATION_FAILED, refuseInvalid } from "./validation.js"
 
 /** Deeper than any body of this API needs; deep enough to stay far from the stack's limit. */
 export const MAX_JSON_DEPTH = 32
@@ -31,9 +31,6 @@ export const jsonDepth = (text: string): number => {
 /** Exactly what the platform's payload decoder reads as JSON; anything else it would read again as bytes. */
 const isJson = (contentType: string): boolean => (contentType.split(";")[0]?.trim().toLowerCase() ?? "") === "application/json"
 
-const refuse = (status: number, message: string) =>
-  Effect.map(Clock.currentTimeMillis, (now) => HttpServerResponse.unsafeJson(seedError(status, message, now), { status }))
-
 /**
  * Every body this API takes is JSON. Before schema decoding: a body of another media type is a 415
  * (the platform would otherwise try to parse e.g. multipart and fail as a defect), and a JSON body
@@ -48,10 +45,10 @@ export const jsonBodyGuard = <E, R>(app: HttpApp.Default<E, R>): HttpApp.Default
     const text = yield* Effect.option(request.text)
     if (text._tag === "None" || text.value.length === 0) return yield* app
     if (contentType !== undefined && !isJson(contentType)) {
-      return yield* refuse(415, "the request body must be JSON (Content-Type: application/json)")
+      return yield* seedResponse(415, "the request body must be JSON (Content-Type: application/json)")
     }
     if (jsonDepth(text.value) > MAX_JSON_DEPTH) {
-      return yield* refuse(400, `${VALIDATION_FAILED}: the JSON body is nested deeper than ${MAX_JSON_DEPTH} levels`)
+      return yield* refuseInvalid(`${VALIDATION_FAILED}: the JSON body is nested deeper than ${MAX_JSON_DEPTH} levels`)
     }
     return yield* app
   })

@@ -1,10 +1,10 @@
-import { HttpApp, type HttpServerRequest, HttpServerResponse } from "@effect/platform"
-import { Clock, Effect } from "effect"
-import { seedError, statusLabel } from "./errors.js"
+import { type HttpServerRequest, type HttpServerResponse } from "@effect/platform"
+import { Effect } from "effect"
+import { seedResponse, statusLabel } from "./errors.js"
 
 /**
- * Guarantees that every error response, wherever it comes from (a handler, the request decoder,
- * the router, a defect), has the seed's body `{ error, message, statusCode, timestamp }`, and that
+ * Guarantees that every error response, wherever it comes from (a handler, the router, a defect; the
+ * request decoder's are answered in validation.ts), has the seed's body `{ error, message, statusCode, timestamp }`, and that
  * nothing internal (a stack, a schema dump, a cause) reaches the client.
  */
 
@@ -20,27 +20,6 @@ const readJson = (response: HttpServerResponse.HttpServerResponse): unknown => {
 }
 
 const isRecord = (u: unknown): u is Record<string, unknown> => typeof u === "object" && u !== null && !Array.isArray(u)
-
-/** How the message of every request that failed validation (schema decoding) begins. */
-export const VALIDATION_FAILED = "invalid request"
-
-/** Turns a schema failure's message into one line a client can act on, without internals. */
-const describeDecodeError = (body: Record<string, unknown>): string => {
-  const issues = Array.isArray(body.issues) ? body.issues : []
-  const parts = issues.flatMap((issue: unknown) => {
-    if (!isRecord(issue)) return []
-    const path = Array.isArray(issue.path) && issue.path.length > 0 ? issue.path.map(String).join(".") : undefined
-    const message = typeof issue.message === "string" ? issue.message.split("\n")[0] : "is invalid"
-    return [path ? `${path}: ${message}` : message]
-  })
-  const unique = [...new Set(parts)].slice(0, 5)
-  return unique.length > 0 ? `${VALIDATION_FAILED}: ${unique.join("; ")}` : VALIDATION_FAILED
-}
-
-const respond = (status: number, message: string, headers?: HttpServerResponse.HttpServerResponse["headers"]) =>
-  Effect.map(Clock.currentTimeMillis, (now) =>
-    HttpServerResponse.unsafeJson(seedError(status, message, now), { status, ...(headers ? { headers } : {}) })
-  )
 
 const defaultMessage = (status: number): string => {
   switch (status) {
@@ -62,19 +41,8 @@ export const normalize = (request: HttpServerRequest.HttpServerRequest, response
   if (isRecord(body) && typeof body.error === "string" && typeof body.statusCode === "number" && typeof body.message === "string") {
     return Effect.succeed(response)
   }
-  if (isRecord(body) && body._tag === "HttpApiDecodeError") {
-    return respond(400, describeDecodeError(body), response.headers)
-  }
   if (response.status === 404 && body === undefined) {
-    return respond(404, `no route for ${request.method} ${request.url.split("?")[0] ?? "/"}`, response.headers)
+    return seedResponse(404, `no route for ${request.method} ${request.url.split("?")[0] ?? "/"}`, response.headers)
   }
-  return respond(response.status, defaultMessage(response.status), response.headers)
+  return seedResponse(response.status, defaultMessage(response.status), response.headers)
 }
-
-/**
- * Installs the rewrite as a pre-response handler: the server renders failures (an unknown route,
- * an unreadable body, a defect) into responses before any middleware sees them, and this handler is
- * the last step before a response is written.
- */
-export const seedErrors = <E, R>(app: HttpApp.Default<E, R>): HttpApp.Default<E, R> =>
-  Effect.zipRight(HttpApp.appendPreResponseHandler(normalize), app)

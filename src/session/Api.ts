@@ -2,10 +2,15 @@ import { HttpApiEndpoint, HttpApiGroup, OpenApi } from "@effect/platform"
 import { Schema } from "effect"
 import { AddressFromString } from "../domain/Address.js"
 import { ContentId } from "../domain/Content.js"
-import { AmountString } from "../domain/Money.js"
+import { PageLimit } from "../content/Api.js"
+import { AmountString as DomainAmount } from "../domain/Money.js"
 import { SessionId, SessionStatus } from "../domain/Session.js"
-import { withApiErrors } from "../http/errors.js"
-import { Envelope } from "../http/envelope.js"
+import { Authentication } from "../auth/Caller.js"
+import { BadRequestError, ConflictError, ForbiddenError, NotFoundError, PaymentRequiredError, ServiceUnavailableError } from "../http/errors.js"
+import { AmountJsonSchema, Envelope, Timestamp } from "../http/envelope.js"
+
+/** Amounts on the wire: digits only (the JSON Schema says so). */
+const AmountString = DomainAmount.annotations(AmountJsonSchema)
 
 const strict = { parseOptions: { onExcessProperty: "error" } } as const
 
@@ -33,7 +38,7 @@ export const Payment = Schema.Struct({
   fromYield: AmountString,
   fromPrincipal: AmountString,
   txHash: Schema.String,
-  blockNumber: Schema.Number,
+  blockNumber: Schema.Int,
   gasUsed: Schema.String.annotations({ description: "Gas used by the whole transaction" }),
   batchSize: Schema.Int.annotations({ description: "How many sessions that transaction settled (settleBatch)" })
 })
@@ -41,7 +46,7 @@ export const Payment = Schema.Struct({
 export const Started = Schema.Struct({
   sessionId: SessionId,
   status: Schema.Literal("active"),
-  startTime: Schema.String,
+  startTime: Timestamp,
   estimatedCost: AmountString,
   content: ContentSummary,
   settlementKey: Schema.String.annotations({ description: "The on-chain key of this session's settlement (for payForSession)" })
@@ -50,7 +55,7 @@ export const Started = Schema.Struct({
 export const Paused = Schema.Struct({
   sessionId: SessionId,
   status: Schema.Literal("paused"),
-  pausedAt: Schema.String,
+  pausedAt: Timestamp,
   activeDuration: Schema.Int,
   currentCost: AmountString
 })
@@ -58,13 +63,13 @@ export const Paused = Schema.Struct({
 export const Resumed = Schema.Struct({
   sessionId: SessionId,
   status: Schema.Literal("active"),
-  resumedAt: Schema.String,
+  resumedAt: Timestamp,
   totalPausedDuration: Schema.Int
 })
 
 const stopFields = {
   sessionId: SessionId,
-  endTime: Schema.String,
+  endTime: Timestamp,
   totalDuration: Schema.Int,
   activeDuration: Schema.Int,
   finalCost: AmountString
@@ -94,8 +99,8 @@ export const SessionDetailQuery = Schema.Struct({ userAddress: AddressFromString
 export const SessionDetail = Schema.Struct({
   sessionId: SessionId,
   status: SessionStatus.annotations({ description: "UNPAID: stopped, and the payment of finalCost is owed (a debt)" }),
-  startTime: Schema.String,
-  endTime: Schema.NullOr(Schema.String),
+  startTime: Timestamp,
+  endTime: Schema.NullOr(Timestamp),
   totalDuration: Schema.Int,
   activeDuration: Schema.Int,
   pausedDuration: Schema.Int,
@@ -110,15 +115,15 @@ export const SessionDetail = Schema.Struct({
 export const ActiveItem = Schema.Struct({
   sessionId: SessionId,
   status: SessionStatus,
-  startTime: Schema.String,
+  startTime: Timestamp,
   content: ContentBrief
 })
 
 export const HistoryItem = Schema.Struct({
   sessionId: SessionId,
   status: SessionStatus,
-  startTime: Schema.String,
-  endTime: Schema.NullOr(Schema.String),
+  startTime: Timestamp,
+  endTime: Schema.NullOr(Timestamp),
   totalDuration: Schema.Int,
   finalCost: Schema.NullOr(AmountString),
   content: ContentBrief
@@ -127,34 +132,77 @@ export const HistoryItem = Schema.Struct({
 const UserPath = Schema.Struct({ userAddress: AddressFromString })
 
 export const HistoryQuery = Schema.Struct({
-  limit: Schema.optional(
-    Schema.NumberFromString.pipe(Schema.int(), Schema.between(1, 100, { message: () => "limit must be an integer from 1 to 100" }))
-  ),
-  cursor: Schema.optional(Schema.String.pipe(Schema.pattern(/^[A-Za-z0-9_-]{1,200}$/, { message: () => "cursor is not valid" })))
+  limit: Schema.optional(PageLimit),
+  cursor: Schema.optional(
+    Schema.String.pipe(Schema.pattern(/^[A-Za-z0-9_-]{1,200}$/, { message: () => "is not a cursor returned by this API" })).annotations({
+      description: "Opaque cursor from a previous page's `nextCursor`"
+    })
+  )
 })
 
-export class SessionApi extends withApiErrors(
-  HttpApiGroup.make("session")
+/**
+ * Every route of this group acts for a user: the group declares `Authentication` (bearer token, 401)
+ * and the 403 of a caller that may not act for the address named. Each endpoint adds exactly the
+ * errors its use case can end with.
+ */
+export class SessionApi extends HttpApiGroup.make("session")
   .add(
     HttpApiEndpoint.post("start", "/api/session/start")
       .setPayload(StartRequest)
       .addSuccess(Envelope(Started), { status: 201 })
+      .addError(BadRequestError)
+      .addError(PaymentRequiredError)
+      .addError(NotFoundError)
+      .addError(ConflictError)
+      .addError(ServiceUnavailableError)
+      .annotate(OpenApi.Summary, "Start watching an item")
       .annotate(
         OpenApi.Description,
-        "Start watching: 400 bad input or insufficient spendable balance, 402 while the address owes a debt, 404 unknown content, 409 already open"
+        "Opens a session for the address and reserves the item's full price. 400 bad input or insufficient spendable balance, 402 while the address owes a debt, 404 unknown content, 409 already open for this item"
       )
   )
-  .add(HttpApiEndpoint.post("pause", "/api/session/pause").setPayload(SessionRef).addSuccess(Envelope(Paused)))
-  .add(HttpApiEndpoint.post("resume", "/api/session/resume").setPayload(SessionRef).addSuccess(Envelope(Resumed)))
+  .add(
+    HttpApiEndpoint.post("pause", "/api/session/pause")
+      .setPayload(SessionRef)
+      .addSuccess(Envelope(Paused))
+      .addError(NotFoundError)
+      .addError(ConflictError)
+      .addError(ServiceUnavailableError)
+      .annotate(OpenApi.Summary, "Pause a session")
+      .annotate(OpenApi.Description, "Stops the meter; paused seconds are not billed. 409 unless the session is active")
+  )
+  .add(
+    HttpApiEndpoint.post("resume", "/api/session/resume")
+      .setPayload(SessionRef)
+      .addSuccess(Envelope(Resumed))
+      .addError(NotFoundError)
+      .addError(ConflictError)
+      .addError(ServiceUnavailableError)
+      .annotate(OpenApi.Summary, "Resume a paused session")
+      .annotate(OpenApi.Description, "Starts the meter again. 409 unless the session is paused")
+  )
   .add(
     HttpApiEndpoint.post("stop", "/api/session/stop")
       .setPayload(StopRequest)
       .addSuccess(Envelope(Stopped))
       .addSuccess(Envelope(Settling), { status: 202 })
-      .annotate(OpenApi.Description, "Stop and pay for the active seconds. 200 when finished, 202 while the payment is still settling")
+      .addError(BadRequestError)
+      .addError(NotFoundError)
+      .addError(ConflictError)
+      .addError(ServiceUnavailableError)
+      .annotate(OpenApi.Summary, "Stop a session and pay for it")
+      .annotate(
+        OpenApi.Description,
+        "Prices the active seconds and pays them from the vault (yield first). 200 when finished, 202 while the payment is still settling; 400 when a given txHash does not prove the payment"
+      )
   )
   .add(
-    HttpApiEndpoint.get("active", "/api/session/user/:userAddress/active").setPath(UserPath).addSuccess(Envelope(Schema.Array(ActiveItem)))
+    HttpApiEndpoint.get("active", "/api/session/user/:userAddress/active")
+      .setPath(UserPath)
+      .addSuccess(Envelope(Schema.Array(ActiveItem)))
+      .addError(ServiceUnavailableError)
+      .annotate(OpenApi.Summary, "A viewer's open sessions")
+      .annotate(OpenApi.Description, "The address's active and paused sessions, newest first")
   )
   .add(
     HttpApiEndpoint.get("history", "/api/session/user/:userAddress/history")
@@ -165,16 +213,25 @@ export class SessionApi extends withApiErrors(
           success: Schema.Literal(true),
           data: Schema.Array(HistoryItem),
           nextCursor: Schema.NullOr(Schema.String).annotations({ description: "Pass as `cursor` for the next (older) page; null at the end" }),
-          timestamp: Schema.String
+          timestamp: Timestamp
         })
       )
+      .addError(BadRequestError)
+      .addError(ServiceUnavailableError)
+      .annotate(OpenApi.Summary, "A viewer's session history")
+      .annotate(OpenApi.Description, "Every session of the address, newest first, paged by `limit` and `cursor`")
   )
   .add(
     HttpApiEndpoint.get("get", "/api/session/:sessionId")
       .setPath(Schema.Struct({ sessionId: SessionId }))
       .setUrlParams(SessionDetailQuery)
       .addSuccess(Envelope(SessionDetail))
+      .addError(NotFoundError)
+      .addError(ServiceUnavailableError)
+      .annotate(OpenApi.Summary, "One session")
+      .annotate(OpenApi.Description, "The session's timing, cost and payment; 404 unknown, 403 when it belongs to another address")
   )
-  .annotate(OpenApi.Description, "Streaming sessions: start, pause, resume, stop (and pay), read")
-) {}
+  .middleware(Authentication)
+  .addError(ForbiddenError)
+  .annotate(OpenApi.Description, "Streaming sessions: start, pause, resume, stop (and pay), read. Every route acts for the address it names") {}
 

@@ -1,7 +1,8 @@
 import { HttpApiBuilder } from "@effect/platform"
 import { Clock, Effect, Option, Schema } from "effect"
 import { PaygApi } from "../Api.js"
-import { Ownership, actsFor } from "../auth/Ownership.js"
+import { Caller } from "../auth/Caller.js"
+import { Ownership } from "../auth/Ownership.js"
 import { SessionId } from "../domain/Session.js"
 import { ok } from "../http/envelope.js"
 import { type HotRead, wireJson } from "../http/HotReads.js"
@@ -18,8 +19,8 @@ export const SessionHttp = HttpApiBuilder.group(PaygApi, "session", (handlers) =
     return handlers
       .handle("start", ({ payload }) =>
         Effect.gen(function* () {
-          yield* actsFor(payload.userAddress)
-          const { content, session } = yield* sessions.start(payload.userAddress, payload.contentId)
+          const user = yield* (yield* Caller).actingFor(payload.userAddress)
+          const { content, session } = yield* sessions.start(user, payload.contentId)
           return yield* ok({
             sessionId: session.id,
             status: "active" as const,
@@ -32,8 +33,8 @@ export const SessionHttp = HttpApiBuilder.group(PaygApi, "session", (handlers) =
       )
       .handle("pause", ({ payload }) =>
         Effect.gen(function* () {
-          yield* actsFor(payload.userAddress)
-          const s = yield* sessions.pause(payload.sessionId, { _tag: "User", address: payload.userAddress })
+          const user = yield* (yield* Caller).actingFor(payload.userAddress)
+          const s = yield* sessions.pause(payload.sessionId, { _tag: "User", address: user })
           const t = View.timing(s, s.clock.segmentStartedAt)
           return yield* ok({
             sessionId: s.id,
@@ -46,8 +47,8 @@ export const SessionHttp = HttpApiBuilder.group(PaygApi, "session", (handlers) =
       )
       .handle("resume", ({ payload }) =>
         Effect.gen(function* () {
-          yield* actsFor(payload.userAddress)
-          const s = yield* sessions.resume(payload.sessionId, { _tag: "User", address: payload.userAddress })
+          const user = yield* (yield* Caller).actingFor(payload.userAddress)
+          const s = yield* sessions.resume(payload.sessionId, { _tag: "User", address: user })
           return yield* ok({
             sessionId: s.id,
             status: "active" as const,
@@ -58,8 +59,8 @@ export const SessionHttp = HttpApiBuilder.group(PaygApi, "session", (handlers) =
       )
       .handle("stop", ({ payload }) =>
         Effect.gen(function* () {
-          yield* actsFor(payload.userAddress)
-          const s = yield* sessions.stop(payload.sessionId, { _tag: "User", address: payload.userAddress }, Option.fromNullable(payload.txHash))
+          const user = yield* (yield* Caller).actingFor(payload.userAddress)
+          const s = yield* sessions.stop(payload.sessionId, { _tag: "User", address: user }, Option.fromNullable(payload.txHash))
           const view = View.stopped(s)
           // 202 while the payment is still in flight, 200 once the session is over
           return view.status === "settling" ? yield* ok(view) : yield* ok(view)
@@ -67,25 +68,25 @@ export const SessionHttp = HttpApiBuilder.group(PaygApi, "session", (handlers) =
       )
       .handle("get", ({ path, urlParams }) =>
         Effect.gen(function* () {
-          yield* actsFor(urlParams.userAddress)
-          const s = yield* sessions.get(path.sessionId, { _tag: "User", address: urlParams.userAddress })
+          const user = yield* (yield* Caller).actingFor(urlParams.userAddress)
+          const s = yield* sessions.get(path.sessionId, { _tag: "User", address: user })
           return yield* ok(View.detail(s, yield* now))
         }).pipe(httpErrors)
       )
       .handle("active", ({ path }) =>
         Effect.gen(function* () {
-          yield* actsFor(path.userAddress)
-          const list = yield* sessions.active(path.userAddress)
+          const user = yield* (yield* Caller).actingFor(path.userAddress)
+          const list = yield* sessions.active(user)
           return yield* ok(list.map(View.activeItem))
         }).pipe(httpErrors)
       )
       .handle("history", ({ path, urlParams }) =>
         Effect.gen(function* () {
-          yield* actsFor(path.userAddress)
+          const user = yield* (yield* Caller).actingFor(path.userAddress)
           const limit = urlParams.limit ?? 50
           const before = urlParams.cursor === undefined ? Option.none() : View.decodeCursor(urlParams.cursor)
           if (urlParams.cursor !== undefined && Option.isNone(before)) return yield* new BadRequest({ message: "cursor is not valid" })
-          const page = yield* sessions.history(path.userAddress, limit + 1, before)
+          const page = yield* sessions.history(user, limit + 1, before)
           const at = yield* now
           const items = page.slice(0, limit)
           const last = items[items.length - 1]

@@ -1,24 +1,36 @@
 import { HttpApiEndpoint, HttpApiGroup, OpenApi } from "@effect/platform"
 import { Schema } from "effect"
+import { Timestamp } from "../http/envelope.js"
 import { ServiceUnavailableError } from "../http/errors.js"
 
 export const Health = Schema.Struct({
   status: Schema.Literal("healthy"),
-  timestamp: Schema.String,
+  timestamp: Timestamp,
   environment: Schema.String
 })
 
 export const Status = Schema.Struct({
   status: Schema.Literal("operational"),
-  timestamp: Schema.String,
+  timestamp: Timestamp,
   network: Schema.Struct({
-    chainId: Schema.Number,
-    blockNumber: Schema.Number
+    chainId: Schema.Int,
+    blockNumber: Schema.Int
   }),
   database: Schema.Struct({ reachable: Schema.Boolean })
 })
 
 export class SystemApi extends HttpApiGroup.make("system")
-  .add(HttpApiEndpoint.get("health", "/health").addSuccess(Health))
-  .add(HttpApiEndpoint.get("status", "/api/status").addSuccess(Status).addError(ServiceUnavailableError))
+  .add(
+    HttpApiEndpoint.get("health", "/health")
+      .addSuccess(Health)
+      .annotate(OpenApi.Summary, "Liveness")
+      .annotate(OpenApi.Description, "200 while the process serves requests; checks nothing else (not rate limited)")
+  )
+  .add(
+    HttpApiEndpoint.get("status", "/api/status")
+      .addSuccess(Status)
+      .addError(ServiceUnavailableError)
+      .annotate(OpenApi.Summary, "Database and chain status")
+      .annotate(OpenApi.Description, "The chain's id and latest block and whether the database answers; 503 naming what is unreachable")
+  )
   .annotate(OpenApi.Description, "Liveness and the state of the database and chain") {}

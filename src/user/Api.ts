@@ -1,10 +1,14 @@
 import { HttpApiEndpoint, HttpApiGroup, OpenApi } from "@effect/platform"
 import { Schema } from "effect"
 import { AddressFromString } from "../domain/Address.js"
-import { AmountString, formatUsdc } from "../domain/Money.js"
-import { Envelope } from "../http/envelope.js"
-import { withApiErrors } from "../http/errors.js"
+import { AmountString as DomainAmount, formatUsdc } from "../domain/Money.js"
+import { AmountJsonSchema, Envelope } from "../http/envelope.js"
+import { Authentication } from "../auth/Caller.js"
+import { ForbiddenError, ServiceUnavailableError } from "../http/errors.js"
 import type { Balance as BalanceModel, UserStats as UserStatsModel } from "./Users.js"
+
+/** Amounts on the wire: digits only (the JSON Schema says so). */
+const AmountString = DomainAmount.annotations(AmountJsonSchema)
 
 /**
  * The seed's balance object, plus three fields beyond it: `reserved` (the estimated cost of the user's open
@@ -44,22 +48,26 @@ export const UserStats = Schema.Struct({
 
 const UserPath = Schema.Struct({ userAddress: AddressFromString })
 
-export class UserApi extends withApiErrors(
-  HttpApiGroup.make("user")
+export class UserApi extends HttpApiGroup.make("user")
   .add(
     HttpApiEndpoint.get("balance", "/api/user/:userAddress/balance")
       .setPath(UserPath)
       .addSuccess(Envelope(Balance))
-      .annotate(OpenApi.Description, "Vault balances (public on-chain data); an address never seen is all zeros")
+      .addError(ServiceUnavailableError)
+      .annotate(OpenApi.Summary, "A viewer's vault balance")
+      .annotate(OpenApi.Description, "Vault balances (public on-chain data), what open sessions reserve and any debt; an address never seen is all zeros")
   )
   .add(
     HttpApiEndpoint.get("stats", "/api/user/:userAddress/stats")
       .setPath(UserPath)
       .addSuccess(Envelope(UserStats))
-      .annotate(OpenApi.Description, "Usage statistics: private, requires acting for the address")
+      .middleware(Authentication)
+      .addError(ForbiddenError)
+      .addError(ServiceUnavailableError)
+      .annotate(OpenApi.Summary, "A viewer's usage statistics")
+      .annotate(OpenApi.Description, "Sessions, watch time and spending: private, the caller must act for the address")
   )
-  .annotate(OpenApi.Description, "A viewer's balance and usage")
-) {}
+  .annotate(OpenApi.Description, "A viewer's balance and usage") {}
 
 /** Wire form of a balance. */
 export const balanceView = (b: BalanceModel): typeof Balance.Type => ({

@@ -1,7 +1,7 @@
 import { HttpApiBuilder } from "@effect/platform"
 import { Effect } from "effect"
 import { PaygApi } from "../Api.js"
-import { actsFor } from "../auth/Ownership.js"
+import { Caller } from "../auth/Caller.js"
 import { ok } from "../http/envelope.js"
 import { httpErrors } from "../http/mapErrors.js"
 import { balanceView, statsView } from "./Api.js"
@@ -13,10 +13,10 @@ export const UserHttp = HttpApiBuilder.group(PaygApi, "user", (handlers) =>
     return handlers
       // public: the vault's balances are on-chain data anyway
       .handle("balance", ({ path }) => users.balance(path.userAddress).pipe(Effect.map(balanceView), Effect.flatMap(ok), httpErrors))
-      // private: only a request that may act for the address reads its usage
+      // private (the endpoint declares Authentication): only a caller that may act for the address reads its usage
       .handle("stats", ({ path }) =>
-        actsFor(path.userAddress).pipe(
-          Effect.zipRight(users.stats(path.userAddress)),
+        Effect.flatMap(Caller, (caller) => caller.actingFor(path.userAddress)).pipe(
+          Effect.flatMap(users.stats),
           Effect.map(statsView),
           Effect.flatMap(ok),
           httpErrors
