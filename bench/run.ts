@@ -14,6 +14,12 @@
  *   7. the server's own memory: the app against a separate `hardhat node` (RPC_URL), read and write load;
  *   8. bench/results.json, bench/RESULTS.md and bench/latency.svg.
  *
+ * `npm run bench -- --only=reads` measures the read path alone (step 3 without the variants, 16 and 64
+ * connections, BENCH_ROUNDS rounds (3) with the servers interleaved in each), prints each round's
+ * ratios to Express and their spread, profiles the app with BENCH_PROFILE=1, and writes nothing but
+ * bench/.tmp: a quick measurement while working on the read path (a few minutes). BENCH_APP_EXTRA
+ * (JSON) adds settings to the app's.
+ *
  * Environment: DATABASE_URL names the PostgreSQL server to create the throwaway databases on
  * (default postgres://postgres@127.0.0.1:5432/postgres); BENCH_SECONDS (6), BENCH_WARMUP (1.5),
  * BENCH_PROFILE (auto | 1 | 0).
@@ -23,6 +29,7 @@ import { mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs"
 import { cpus, loadavg, totalmem } from "node:os"
 import { join } from "node:path"
 import { randomBytes } from "node:crypto"
+import { Schema } from "effect"
 import pg from "pg"
 import { type Child, type Server, coldStart, forkChild, memoryOf, profileDuring, startHardhatNode, startServer, stopChild } from "./lib/children.js"
 import { summarise } from "./lib/cpuprofile.js"
@@ -137,12 +144,77 @@ const appEnv = (databaseUrl: string, batch: "on" | "off", extra: Readonly<Record
   })
 })
 
-const main = async () => {
-  say(`node ${process.version}, ${cpus().length} cores; ${SECONDS} s per run after ${WARMUP} s of warm-up`)
+const ONLY = process.argv.find((a) => a.startsWith("--only="))?.slice("--only=".length)
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? "3")
+
+const compileServers = () => {
   rmSync(join(tmp, "build"), { recursive: true, force: true })
   const built = spawnSync(process.execPath, [join(root, "node_modules/typescript/bin/tsc"), "-p", "bench/tsconfig.server.json"], { cwd: root, stdio: "inherit" })
   if (built.status !== 0) throw new Error("could not compile the bench's servers (see above)")
   say(`compiled the servers into ${BUILD}/`)
+}
+
+const decodeExtra = Schema.decodeUnknownSync(Schema.parseJson(Schema.Record({ key: Schema.String, value: Schema.String })))
+
+/** `--only=reads`: see the header. */
+const readsOnly = async () => {
+  say(`read path only: ${ROUNDS} rounds of ${SECONDS} s after ${WARMUP} s of warm-up, load average ${round(loadavg()[0] ?? 0, 2)}`)
+  compileServers()
+  const db = await createDatabase("reads")
+  const app = track(await startServer("app", APP_SERVER, { ...appEnv(db, "on", decodeExtra(process.env.BENCH_APP_EXTRA ?? "{}")), BENCH_VIEWERS: "1" }, join(tmp, "app.log")))
+  const baselineEnv = { BENCH_DATABASE_URL: db, BENCH_POOL_SIZE: POOL_SIZE }
+  const bare = track(await startServer("bare", `${BUILD}/baseline-bare.js`, baselineEnv, join(tmp, "bare.log")))
+  const express = track(await startServer("express", `${BUILD}/baseline-express.js`, baselineEnv, join(tmp, "express.log")))
+  const user = app.ready.viewers[0] ?? ""
+  const started = await post(app.base, "/api/session/start", { userAddress: user, contentId: READ_CONTENT })
+  const id = sessionIdOf(started.body)
+  if (started.status !== 201 || id === undefined) throw new Error(`could not start a read-path session: ${started.status} ${started.body}`)
+  const routes = { session: `/api/session/${id}?userAddress=${user}`, content: "/api/content" } as const
+  const servers = [app, express, bare] as const
+  for (const route of ["session", "content"] as const) for (const s of servers) await readRun(s.pid, `${s.base}${routes[route]}`, 16, 0, Math.min(3, SECONDS))
+  const ratios: Record<string, Array<{ rps: number; cpu: number }>> = {}
+  for (let round_ = 1; round_ <= ROUNDS; round_++) {
+    for (const route of ["session", "content"] as const) {
+      for (const c of [16, 64]) {
+        const runs: Record<string, ReadRun> = {}
+        for (const s of servers) runs[s.name] = await readRun(s.pid, `${s.base}${routes[route]}`, c, WARMUP, SECONDS)
+        const a = runs["app"]
+        const e = runs["express"]
+        const b = runs["bare"]
+        if (a === undefined || e === undefined || b === undefined) continue
+        const key = `${route} c=${c}`
+        const r = { rps: round(a.rps / e.rps, 2), cpu: round(a.cpuUsPerRequest / e.cpuUsPerRequest, 2) }
+        ;(ratios[key] ??= []).push(r)
+        say(
+          `round ${round_} ${key.padEnd(13)} app ${a.rps} req/s ${a.cpuUsPerRequest} µs | express ${e.rps} req/s ${e.cpuUsPerRequest} µs | bare ${b.rps} req/s ${b.cpuUsPerRequest} µs | app/express ${r.rps}x req/s, ${r.cpu}x CPU${a.non2xx + a.errors > 0 ? ` (${a.non2xx} non-2xx, ${a.errors} errors)` : ""}`
+        )
+      }
+    }
+  }
+  for (const [key, rs] of Object.entries(ratios)) {
+    const rps = rs.map((r) => r.rps)
+    const cpu = rs.map((r) => r.cpu)
+    say(`${key.padEnd(13)} app/express req/s ${Math.min(...rps)}-${Math.max(...rps)}x, CPU/req ${Math.min(...cpu)}-${Math.max(...cpu)}x`)
+  }
+  if (PROFILE === "1") {
+    for (const route of ["session", "content"] as const) {
+      const file = await profileDuring(app, join(tmp, `app-read-${route}-c64.cpuprofile`), () => readRun(app.pid, `${app.base}${routes[route]}`, 64, 0.5, 4))
+      const p = summarise(`app, ${route} at 64 connections`, file)
+      say(`profile ${file}: ${round(p.busyMs, 0)} ms busy in ${round(p.wallMs, 0)} ms`)
+      for (const row of p.inclusive.slice(0, 14)) say(`  on stack ${row.package.padEnd(40)} ${row.share}%`)
+      for (const row of p.top.slice(0, 20)) say(`  self ${row.name.padEnd(28)} ${row.where.padEnd(70)} ${row.share}%`)
+    }
+  }
+  say(`load average ${round(loadavg()[0] ?? 0, 2)} at the end`)
+  for (const s of servers) await stop(s)
+  await dropDatabases()
+}
+
+const main = async () => {
+  if (ONLY === "reads") return readsOnly()
+  if (ONLY !== undefined) throw new Error(`--only=${ONLY}: only --only=reads is known`)
+  say(`node ${process.version}, ${cpus().length} cores; ${SECONDS} s per run after ${WARMUP} s of warm-up`)
+  compileServers()
 
   const loadBefore = round(loadavg()[0] ?? 0, 2)
   const profiling = PROFILE === "1" || PROFILE === "auto"

@@ -1,5 +1,5 @@
 import { Layer } from "effect"
-import { ApiLive, HotReadsLive } from "./ApiLive.js"
+import { ApiLive } from "./ApiLive.js"
 import { AuthLive } from "./auth/AuthLive.js"
 import { TokensLive } from "./auth/Tokens.js"
 import type { AppConfig } from "./config.js"
@@ -19,7 +19,7 @@ export const ServicesLive = Layer.mergeAll(SessionLive, UserLive, ContentLive)
  * The server is built on top of this, so it never accepts a request before these are ready.
  */
 export const makeAppLive = <E, R>(chain: Layer.Layer<Chain, E, R | AppConfig>) =>
-  Layer.merge(ApiLive, HotReadsLive).pipe(
+  ApiLive.pipe(
     // sign-in, tokens and the real ownership check (OwnershipLive): open in development, enforced when auth is required
     Layer.provideMerge(AuthLive),
     Layer.provideMerge(ServicesLive),

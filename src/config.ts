@@ -184,9 +184,7 @@ export const AppConfigSchema = Config.all({
     /** OTEL_BSP_SCHEDULE_DELAY: milliseconds between exports of the finished spans. */
     exportInterval: positiveInt("OTEL_BSP_SCHEDULE_DELAY", 5_000).pipe(Config.map(Duration.millis))
   }),
-  enableMetrics: Config.boolean("ENABLE_METRICS").pipe(Config.withDefault(true)),
-  /** The hot GET lane in front of the router (src/http/HotReads.ts). */
-  hotReads: Config.boolean("HOT_READS").pipe(Config.withDefault(true))
+  enableMetrics: Config.boolean("ENABLE_METRICS").pipe(Config.withDefault(true))
 })
 
 export type AppConfigShape = Config.Config.Success<typeof AppConfigSchema>

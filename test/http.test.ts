@@ -3,7 +3,10 @@ import { describe, expect, it } from "@effect/vitest"
 import { Effect } from "effect"
 import { jsonDepth } from "../src/http/jsonDepth.js"
 import { TestApp, apiClient } from "./support/app.js"
-import { randomAddress } from "./support/users.js"
+import { serverPort } from "./support/fuzz.js"
+import { postJson } from "./support/http.js"
+import { IsolatedApp, dataField } from "./support/security.js"
+import { fundedViewer, randomAddress } from "./support/users.js"
 
 const seedError = {
   error: expect.any(String),
@@ -142,6 +145,53 @@ describe("HTTP foundation", () => {
         const docs = yield* http.get("/docs")
         expect(docs.status).toBe(200)
         expect(yield* docs.text).toMatch(/swagger/i)
+      }))
+  })
+
+  /**
+   * The two hottest reads go through the one request path every route takes (the router and the
+   * HTTP pipeline): compressed as the client asks, with the origin's CORS headers and the request's
+   * id, and counted in the metrics under their route templates.
+   */
+  it.layer(IsolatedApp({ CORS_ORIGIN: "http://localhost:3000" }), { timeout: 120_000 })((it) => {
+    const fetchFrom = (port: number, url: string, headers: Record<string, string>) =>
+      Effect.promise(async () => {
+        const res = await fetch(`http://127.0.0.1:${port}${url}`, { headers })
+        const body: unknown = JSON.parse(await res.text())
+        return { status: res.status, headers: Object.fromEntries(res.headers), body }
+      })
+    const itemsOf = (body: unknown) => (typeof body === "object" && body !== null && "data" in body ? body.data : undefined)
+
+    it.effect("GET /api/content and GET /api/session/:id: compression, CORS, X-Request-Id and metrics on the router's path", () =>
+      Effect.gen(function* () {
+        const port = yield* serverPort
+        const plain = yield* fetchFrom(port, "/api/content", { "accept-encoding": "identity" })
+        expect(plain.status).toBe(200)
+        expect(plain.headers["content-encoding"]).toBeUndefined()
+        for (const encoding of ["gzip", "br"]) {
+          const compressed = yield* fetchFrom(port, "/api/content", { "accept-encoding": encoding, origin: "http://localhost:3000" })
+          expect(compressed.headers["content-encoding"]).toBe(encoding)
+          expect(compressed.headers["vary"]).toMatch(/Accept-Encoding/)
+          expect(compressed.headers["vary"]).toMatch(/Origin/)
+          expect(compressed.headers["access-control-allow-origin"]).toBe("http://localhost:3000")
+          expect(itemsOf(compressed.body)).toStrictEqual(itemsOf(plain.body))
+        }
+
+        const user = yield* fundedViewer()
+        const start = yield* postJson("/api/session/start", { userAddress: user, contentId: "intro-to-defi" })
+        expect(start.status).toBe(201)
+        const sessionId = dataField({ status: start.status, headers: {}, body: start.body }, "sessionId")
+        const detail = yield* fetchFrom(port, `/api/session/${sessionId}?userAddress=${user}`, { "x-request-id": "read-1", origin: "http://localhost:3000" })
+        expect(detail.status).toBe(200)
+        expect(detail.headers["x-request-id"]).toBe("read-1")
+        expect(detail.headers["access-control-allow-origin"]).toBe("http://localhost:3000")
+        expect(detail.body).toMatchObject({ success: true, data: { sessionId, status: "ACTIVE" } })
+
+        const http = yield* HttpClient.HttpClient
+        const metrics = yield* http.get("/metrics")
+        const text = yield* metrics.text
+        expect(text).toMatch(/http_requests_total\{[^}]*route="\/api\/content"[^}]*status="200"[^}]*\} \d+/)
+        expect(text).toMatch(/http_requests_total\{[^}]*route="\/api\/session\/:sessionId"[^}]*status="200"[^}]*\} \d+/)
       }))
   })
 })

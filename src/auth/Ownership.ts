@@ -13,8 +13,6 @@ import { Tokens } from "./Tokens.js"
 export class Ownership extends Context.Tag("payg/Ownership")<
   Ownership,
   {
-    /** `authorization`: the request's Authorization header, if any. */
-    readonly check: (address: Address, authorization: string | undefined) => Effect.Effect<void, Unauthorized | Forbidden>
     /** The request's caller: fails 401 for an invalid token, or for none when auth is required. */
     readonly caller: (authorization: string | undefined) => Effect.Effect<Context.Tag.Service<Caller>, Unauthorized>
   }
@@ -59,10 +57,7 @@ export const OwnershipLive = Layer.effect(
       return owner(yield* Effect.mapError(tokens.verify(token), (e) => new Unauthorized({ message: e.message })))
     })
 
-    const check = (address: Address, header: string | undefined) =>
-      Effect.flatMap(caller(header), (c) => c.actingFor(address))
-
-    return Ownership.of({ check, caller })
+    return Ownership.of({ caller })
   })
 )
 

@@ -1,38 +1,24 @@
-import { Context, Effect, Layer, Option } from "effect"
+import { SqlClient, SqlSchema } from "@effect/sql"
+import { Context, Effect, Layer, type Option, Schema } from "effect"
 import type { ContentItem } from "../domain/Content.js"
 import { ContentId } from "../domain/Content.js"
 import type { DatabaseUnavailable } from "../domain/errors.js"
-import { PgPool } from "../db/Database.js"
 import { orUnavailable } from "../db/errors.js"
 import { CONTENT_COLUMNS } from "../db/queries.js"
-import { rawQuery } from "../db/rawQuery.js"
 
-type ContentRow = {
-  readonly id: string
-  readonly contentId: string
-  readonly title: string
-  readonly description: string
-  readonly fullPrice: string
-  readonly totalDuration: number
-  readonly category: string
-  readonly thumbnailUrl: string | null
-  readonly isActive: boolean
-  readonly creatorAddress: string
-  readonly createdAt: Date
-}
-
-export const toContentItem = (r: ContentRow): ContentItem => ({
-  id: r.id,
-  contentId: ContentId.make(r.contentId),
-  title: r.title,
-  description: r.description,
-  fullPrice: BigInt(r.fullPrice),
-  totalDuration: r.totalDuration,
-  category: r.category,
-  thumbnailUrl: r.thumbnailUrl,
-  isActive: r.isActive,
-  creatorAddress: r.creatorAddress,
-  createdAt: r.createdAt
+/** A row of CONTENT_COLUMNS (the price arrives as text). */
+const ContentRow = Schema.Struct({
+  id: Schema.String,
+  contentId: ContentId,
+  title: Schema.String,
+  description: Schema.String,
+  fullPrice: Schema.BigInt,
+  totalDuration: Schema.Number,
+  category: Schema.String,
+  thumbnailUrl: Schema.NullOr(Schema.String),
+  isActive: Schema.Boolean,
+  creatorAddress: Schema.String,
+  createdAt: Schema.DateFromSelf
 })
 
 export interface ListOptions {
@@ -59,33 +45,30 @@ export class ContentRepo extends Context.Tag("payg/ContentRepo")<
 
 
 
-/**
- * The catalogue is read on every listing, detail and session start: single statements, sent straight
- * through the pool (see PgPool).
- */
+/** The catalogue, through the SqlClient; rows decoded by ContentRow (a ContentItem as it is). */
 export const ContentRepoPg = Layer.effect(
   ContentRepo,
   Effect.gen(function* () {
-    const pool = yield* PgPool
-    const byContentId = `SELECT ${CONTENT_COLUMNS} FROM content WHERE content_id = $1`
-    // $1 category or NULL, $2 the id of the previous page's last item or NULL, $3 the limit
-    const page = `SELECT ${CONTENT_COLUMNS} FROM content
-      WHERE is_active
-        AND ($1::text IS NULL OR category = $1)
-        AND ($2::text IS NULL OR (created_at, id) > (SELECT p.created_at, p.id FROM content p WHERE p.id = $2))
-      ORDER BY created_at, id
-      LIMIT $3`
+    const sql = yield* SqlClient.SqlClient
+    const columns = sql.literal(CONTENT_COLUMNS)
+    const byContentId = SqlSchema.findOne({
+      Request: Schema.String,
+      Result: ContentRow,
+      execute: (contentId) => sql`SELECT ${columns} FROM content WHERE content_id = ${contentId}`
+    })
+    const page = SqlSchema.findAll({
+      Request: Schema.Struct({ category: Schema.NullOr(Schema.String), afterId: Schema.NullOr(Schema.String), limit: Schema.Number }),
+      Result: ContentRow,
+      execute: ({ afterId, category, limit }) => sql`SELECT ${columns} FROM content
+        WHERE is_active
+          ${category === null ? sql`` : sql`AND category = ${category}`}
+          ${afterId === null ? sql`` : sql`AND (created_at, id) > (SELECT p.created_at, p.id FROM content p WHERE p.id = ${afterId})`}
+        ORDER BY created_at, id
+        LIMIT ${limit}`
+    })
     return ContentRepo.of({
-      findByContentId: (contentId) =>
-        rawQuery<ContentRow>(pool, byContentId, [contentId], "payg_content_by_id").pipe(
-          Effect.map((rows) => Option.map(Option.fromNullable(rows[0]), toContentItem)),
-          orUnavailable
-        ),
-      listActive: ({ afterId, category, limit }) =>
-        rawQuery<ContentRow>(pool, page, [category ?? null, afterId ?? null, limit], "payg_content_page").pipe(
-          Effect.map((rows) => rows.map(toContentItem)),
-          orUnavailable
-        )
+      findByContentId: (contentId) => byContentId(contentId).pipe(orUnavailable),
+      listActive: ({ afterId, category, limit }) => page({ category: category ?? null, afterId: afterId ?? null, limit }).pipe(orUnavailable)
     })
   })
 )

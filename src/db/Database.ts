@@ -15,17 +15,17 @@ import { runMigrations } from "./migrate.js"
  * The database adapter: PostgreSQL when DATABASE_URL is set, otherwise an embedded PGlite served over
  * a private Unix socket so the very same `@effect/sql-pg` client, SQL and migrations run on both.
  *
- * One `pg` pool serves both the `@effect/sql-pg` client (transactions, most queries) and `PgPool`, the
- * raw pool the hottest reads use directly: `@effect/sql-pg` costs several times the driver's own CPU per
- * query (see bench/RESULTS.md), which a single-row read cannot hide.
+ * Every query goes through the `@effect/sql-pg` client (SqlClient), so a repository's statement inside
+ * `sql.withTransaction` runs on the transaction's connection. `PgPool` is that client's `pg` pool
+ * itself, for what only the pool knows (its connection counts, for /metrics); it runs no query.
  */
 export class PgPool extends Context.Tag("payg/PgPool")<PgPool, pg.Pool>() {}
 
 /**
  * Every new pooled connection starts from a clean session. Behind PGlite a new connection is not a new
- * session: it lands in the one session the previous connection used, with that connection's named
- * prepared statements still there, while the new `pg` client knows of none, so preparing one again
- * failed (42P05) and took the connection down with it. Whatever ended the previous connection (the
+ * session: it lands in the one session the previous connection used, with that connection's state
+ * still there (when the hot reads were named prepared statements, preparing one again failed with
+ * 42P05 and took the connection down with it). Whatever ended the previous connection (the
  * idle timeout, a network error, the database restarting), `DISCARD ALL` removes what it left behind
  * (prepared statements, session settings, session advisory locks, temporary tables) before the
  * connection is handed out. On PostgreSQL a new connection is a new session and this costs one round

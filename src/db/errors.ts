@@ -1,4 +1,5 @@
 import type { SqlError } from "@effect/sql/SqlError"
+import type { Cause, ParseResult } from "effect"
 import { Effect } from "effect"
 import { DatabaseUnavailable } from "../domain/errors.js"
 
@@ -22,9 +23,12 @@ export const isConnectionFailure = (error: SqlError): boolean => {
 
 /**
  * The service boundary for SQL: an unreachable database becomes `DatabaseUnavailable` (503, transient);
- * anything else is a bug and becomes a defect.
+ * anything else (a bad statement, a row its schema does not decode, no row from a statement that always
+ * returns one) is a bug and becomes a defect.
  */
-export const orUnavailable = <A, R>(effect: Effect.Effect<A, SqlError, R>): Effect.Effect<A, DatabaseUnavailable, R> =>
+export const orUnavailable = <A, R>(
+  effect: Effect.Effect<A, SqlError | ParseResult.ParseError | Cause.NoSuchElementException, R>
+): Effect.Effect<A, DatabaseUnavailable, R> =>
   Effect.catchAll(effect, (e) =>
-    isConnectionFailure(e) ? Effect.fail(new DatabaseUnavailable({ reason: "connection failed" })) : Effect.die(e)
+    e._tag === "SqlError" && isConnectionFailure(e) ? Effect.fail(new DatabaseUnavailable({ reason: "connection failed" })) : Effect.die(e)
   )

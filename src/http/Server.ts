@@ -1,7 +1,7 @@
 import { HttpApiBuilder, HttpApiSwagger, HttpServer } from "@effect/platform"
 import { NodeHttpServer } from "@effect/platform-node"
 import { Effect, Layer } from "effect"
-import type { Server } from "node:http"
+import { type Server, createServer } from "node:http"
 import type { Duplex } from "node:stream"
 import { Tokens } from "../auth/Tokens.js"
 import { AppConfig } from "../config.js"
@@ -9,7 +9,6 @@ import { PaygApi } from "../Api.js"
 import { METRICS_PATH, MetricsRouteLive } from "../metrics/Http.js"
 import { BodyLimitLive } from "./Guards.js"
 import { seedError } from "./errors.js"
-import { HotReads, HotServer } from "./HotReads.js"
 import { idempotency, leaseFor } from "./idempotency.js"
 import { jsonBodyGuard } from "./jsonDepth.js"
 import { HttpPipeline } from "./Pipeline.js"
@@ -65,16 +64,9 @@ export const withSeedClientErrors = (server: Server): Server =>
     )
   })
 
-/**
- * A real listening Node server on `port`, the hot read lane in front of the router (built last, so it
- * never accepts a request it cannot serve).
- */
+/** A real listening Node server on `port`: every request goes to the router (HttpAppLive). */
 export const nodeServerOn = (listen: { readonly port: number; readonly host: string }) =>
-  Layer.unwrapEffect(
-    Effect.map(HotReads, (hot) =>
-      NodeHttpServer.layer(() => withSeedClientErrors(new HotServer({ keepAliveTimeout: 65_000, requestTimeout: 60_000 }, hot)), listen)
-    )
-  )
+  NodeHttpServer.layer(() => withSeedClientErrors(createServer({ keepAliveTimeout: 65_000, requestTimeout: 60_000 })), listen)
 
 /** The server on PORT and HOST. */
 export const NodeServerLive = Layer.unwrapEffect(Effect.map(AppConfig, (config) => nodeServerOn({ port: config.port, host: config.host })))

@@ -1,15 +1,11 @@
 import { HttpApiBuilder } from "@effect/platform"
-import { Clock, Effect, Option, Schema } from "effect"
+import { Clock, Effect, Option } from "effect"
 import { PaygApi } from "../Api.js"
 import { Caller } from "../auth/Caller.js"
-import { Ownership } from "../auth/Ownership.js"
-import { SessionId } from "../domain/Session.js"
 import { ok } from "../http/envelope.js"
-import { type HotRead, wireJson } from "../http/HotReads.js"
 import { BadRequest } from "../http/errors.js"
 import { httpErrors } from "../http/mapErrors.js"
 import { Sessions } from "./Sessions.js"
-import { SessionDetailQuery } from "./Api.js"
 import * as View from "./views.js"
 
 export const SessionHttp = HttpApiBuilder.group(PaygApi, "session", (handlers) =>
@@ -96,35 +92,3 @@ export const SessionHttp = HttpApiBuilder.group(PaygApi, "session", (handlers) =
       )
   })
 )
-
-const sessionPath = /^\/api\/session\/([^/]+)$/
-const decodeSessionId = Schema.decodeUnknownOption(SessionId)
-const decodeDetailQuery = Schema.decodeUnknownOption(SessionDetailQuery)
-
-/** GET /api/session/:sessionId in the hot lane (src/http/HotReads.ts): the "get" handler's success path. */
-export const sessionHotReads = Effect.gen(function* () {
-  const sessions = yield* Sessions
-  const ownership = yield* Ownership
-  const read: HotRead = {
-    route: "/api/session/:sessionId",
-    match: (path) => {
-      const m = sessionPath.exec(path)
-      // not decoded: a valid id has nothing to escape, and an escaped one goes to the router
-      return m?.[1] === undefined ? undefined : [m[1]]
-    },
-    handle: (params, query, authorization) => {
-      const id = decodeSessionId(params[0])
-      const q = decodeDetailQuery(query)
-      if (Option.isNone(id) || Option.isNone(q)) return Effect.succeedNone
-      const user = q.value.userAddress
-      return ownership.check(user, authorization).pipe(
-        Effect.zipRight(sessions.get(id.value, { _tag: "User", address: user })),
-        Effect.flatMap((s) => Effect.flatMap(Clock.currentTimeMillis, (now) => ok(View.detail(s, now)))),
-        // the body of Envelope(SessionDetail), encoded
-        Effect.flatMap(wireJson),
-        Effect.orElseSucceed(() => Option.none())
-      )
-    }
-  }
-  return [read]
-})

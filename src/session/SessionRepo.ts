@@ -1,16 +1,14 @@
-import { SqlClient } from "@effect/sql"
+import { SqlClient, SqlSchema } from "@effect/sql"
 import type { SqlError } from "@effect/sql/SqlError"
-import { Context, Effect, Layer, Option } from "effect"
+import { Context, Effect, Layer, Option, Schema } from "effect"
 import { randomBytes } from "node:crypto"
-import { type Address, toAddress } from "../domain/Address.js"
+import { Address } from "../domain/Address.js"
 import { settlementKeyBase } from "../domain/Chain.js"
-import type { SessionClock, SessionId, SessionStatus } from "../domain/Session.js"
-import { SessionId as SessionIdSchema } from "../domain/Session.js"
+import type { SessionClock, SessionId } from "../domain/Session.js"
+import { SessionId as SessionIdSchema, SessionStatus as SessionStatusSchema } from "../domain/Session.js"
 import { DatabaseUnavailable, SessionAlreadyOpen } from "../domain/errors.js"
-import { PgPool } from "../db/Database.js"
 import { orUnavailable } from "../db/errors.js"
 import { SELECT_SESSION } from "../db/queries.js"
-import { rawExecute, rawQuery } from "../db/rawQuery.js"
 
 /** A session as stored, with the title of its content and its settlement (if any). */
 export interface SessionRecord {
@@ -130,89 +128,119 @@ export class SessionRepo extends Context.Tag("payg/SessionRepo")<
   }
 >() {}
 
-type Row = {
-  readonly id: string
-  readonly settlementKey: string
-  readonly userAddress: string
-  readonly contentId: string
-  readonly contentTitle: string
-  readonly status: SessionStatus
-  readonly fullPrice: string
-  readonly totalDuration: number
-  readonly startedAt: Date
-  readonly activeMs: string
-  readonly pausedMs: string
-  readonly segmentStartedAt: Date
-  readonly endedAt: Date | null
-  readonly billedSeconds: number | null
-  readonly finalCost: string | null
-  readonly failureReason: string | null
-  readonly updatedAt: Date
-  readonly sMode: "operator" | "user" | null
-  readonly sAmount: string | null
-  readonly sUserTxHash: string | null
-  readonly sStatus: SettlementStatus | null
-  readonly sAttempts: number | null
-  readonly sTxHash: string | null
-  readonly sBlockNumber: string | null
-  readonly sGasUsed: string | null
-  readonly sBatchSize: number | null
-  readonly sFromYield: string | null
-  readonly sFromPrincipal: string | null
-  readonly sFailureReason: string | null
-  readonly sCreatedAt: Date | null
-}
+/** A timestamp column (a `Date` from the driver) as epoch milliseconds. */
+const Millis = Schema.transform(Schema.DateFromSelf, Schema.Number, {
+  strict: true,
+  decode: (d) => d.getTime(),
+  encode: (ms) => new Date(ms)
+})
 
-const big = (s: string | null): bigint | null => (s === null ? null : BigInt(s))
+const SettlementStatusSchema = Schema.Literal("PENDING", "DEBT", "CONFIRMED", "FAILED")
 
-const toRecord = (r: Row): SessionRecord => {
-  const id = SessionIdSchema.make(r.id)
-  const settlementKey = BigInt(r.settlementKey)
-  const userAddress = toAddress(r.userAddress)
-  return {
-    id,
-    settlementKey,
-    userAddress,
-    contentId: r.contentId,
-    contentTitle: r.contentTitle,
-    fullPrice: BigInt(r.fullPrice),
-    totalDuration: r.totalDuration,
-    clock: {
-      status: r.status,
-      startedAt: r.startedAt.getTime(),
-      activeMs: Number(r.activeMs),
-      pausedMs: Number(r.pausedMs),
-      segmentStartedAt: r.segmentStartedAt.getTime(),
-      endedAt: r.endedAt?.getTime() ?? null
-    },
-    billedSeconds: r.billedSeconds,
-    finalCost: big(r.finalCost),
-    failureReason: r.failureReason,
-    updatedAt: r.updatedAt.getTime(),
-    settlement:
-      r.sStatus === null || r.sMode === null || r.sAmount === null
-        ? Option.none()
-        : Option.some({
-            sessionId: id,
-            settlementKey,
-            userAddress,
-            contentId: r.contentId,
-            amount: BigInt(r.sAmount),
-            mode: r.sMode,
-            userTxHash: r.sUserTxHash,
-            status: r.sStatus,
-            attempts: r.sAttempts ?? 0,
-            txHash: r.sTxHash,
-            blockNumber: big(r.sBlockNumber),
-            gasUsed: big(r.sGasUsed),
-            batchSize: r.sBatchSize,
-            fromYield: big(r.sFromYield),
-            fromPrincipal: big(r.sFromPrincipal),
-            failureReason: r.sFailureReason,
-            createdAt: r.sCreatedAt?.getTime() ?? 0
-          })
-  }
-}
+/** A row of SELECT_SESSION: numerics arrive as text, timestamps as `Date`. */
+const SessionRow = Schema.Struct({
+  id: SessionIdSchema,
+  settlementKey: Schema.BigInt,
+  userAddress: Address,
+  contentId: Schema.String,
+  contentTitle: Schema.String,
+  status: SessionStatusSchema,
+  fullPrice: Schema.BigInt,
+  totalDuration: Schema.Number,
+  startedAt: Millis,
+  activeMs: Schema.NumberFromString,
+  pausedMs: Schema.NumberFromString,
+  segmentStartedAt: Millis,
+  endedAt: Schema.NullOr(Millis),
+  billedSeconds: Schema.NullOr(Schema.Number),
+  finalCost: Schema.NullOr(Schema.BigInt),
+  failureReason: Schema.NullOr(Schema.String),
+  updatedAt: Millis,
+  sMode: Schema.NullOr(Schema.Literal("operator", "user")),
+  sAmount: Schema.NullOr(Schema.BigInt),
+  sUserTxHash: Schema.NullOr(Schema.String),
+  sStatus: Schema.NullOr(SettlementStatusSchema),
+  sAttempts: Schema.NullOr(Schema.Number),
+  sTxHash: Schema.NullOr(Schema.String),
+  sBlockNumber: Schema.NullOr(Schema.BigInt),
+  sGasUsed: Schema.NullOr(Schema.BigInt),
+  sBatchSize: Schema.NullOr(Schema.Number),
+  sFromYield: Schema.NullOr(Schema.BigInt),
+  sFromPrincipal: Schema.NullOr(Schema.BigInt),
+  sFailureReason: Schema.NullOr(Schema.String),
+  sCreatedAt: Schema.NullOr(Millis)
+})
+type SessionRow = typeof SessionRow.Type
+
+/** The decoded row in the record's shape: the session and, when it has one, its settlement. */
+const toRecord = (r: SessionRow): SessionRecord => ({
+  id: r.id,
+  settlementKey: r.settlementKey,
+  userAddress: r.userAddress,
+  contentId: r.contentId,
+  contentTitle: r.contentTitle,
+  fullPrice: r.fullPrice,
+  totalDuration: r.totalDuration,
+  clock: {
+    status: r.status,
+    startedAt: r.startedAt,
+    activeMs: r.activeMs,
+    pausedMs: r.pausedMs,
+    segmentStartedAt: r.segmentStartedAt,
+    endedAt: r.endedAt
+  },
+  billedSeconds: r.billedSeconds,
+  finalCost: r.finalCost,
+  failureReason: r.failureReason,
+  updatedAt: r.updatedAt,
+  settlement:
+    r.sStatus === null || r.sMode === null || r.sAmount === null
+      ? Option.none()
+      : Option.some({
+          sessionId: r.id,
+          settlementKey: r.settlementKey,
+          userAddress: r.userAddress,
+          contentId: r.contentId,
+          amount: r.sAmount,
+          mode: r.sMode,
+          userTxHash: r.sUserTxHash,
+          status: r.sStatus,
+          attempts: r.sAttempts ?? 0,
+          txHash: r.sTxHash,
+          blockNumber: r.sBlockNumber,
+          gasUsed: r.sGasUsed,
+          batchSize: r.sBatchSize,
+          fromYield: r.sFromYield,
+          fromPrincipal: r.sFromPrincipal,
+          failureReason: r.sFailureReason,
+          createdAt: r.sCreatedAt ?? 0
+        })
+})
+
+/** Statement parameters: passed as they are (every field is its own encoding). */
+const ClockParams = Schema.Struct({
+  status: SessionStatusSchema,
+  startedAt: Schema.Number,
+  activeMs: Schema.Number,
+  pausedMs: Schema.Number,
+  segmentStartedAt: Schema.Number,
+  endedAt: Schema.NullOr(Schema.Number)
+})
+const PaymentParams = Schema.Struct({
+  txHash: Schema.String,
+  blockNumber: Schema.BigIntFromSelf,
+  gasUsed: Schema.BigIntFromSelf,
+  batchSize: Schema.Number,
+  fromYield: Schema.BigIntFromSelf,
+  fromPrincipal: Schema.BigIntFromSelf
+})
+const Outcome = Schema.Struct({ sessionId: Schema.String, reason: Schema.String, now: Schema.Number })
+
+/** What a statement that reports its own effect returns: how many rows it changed. */
+const Changed = Schema.Struct({ changed: Schema.Number })
+/** Sums, as text (numeric). */
+const Reserved = Schema.Struct({ reserved: Schema.BigInt })
+const Debt = Schema.Struct({ debt: Schema.BigInt })
 
 /** This process's settlement-key epoch: 64 random bits, drawn once (see `settlementKeyBase`). */
 const drawEpoch = Effect.sync(() => BigInt(`0x${randomBytes(8).toString("hex")}`))
@@ -220,25 +248,128 @@ const drawEpoch = Effect.sync(() => BigInt(`0x${randomBytes(8).toString("hex")}`
 const isUniqueViolation = (e: SqlError): boolean =>
   typeof e.cause === "object" && e.cause !== null && "code" in e.cause && e.cause.code === "23505"
 
+/**
+ * Every statement goes through the SqlClient, so inside `sql.withTransaction` it runs on the
+ * transaction's connection, and every row is decoded by its schema (a row that does not match is a
+ * defect, not a cast).
+ */
 export const SessionRepoPg = Layer.effect(
   SessionRepo,
   Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
     const select = sql.literal(SELECT_SESSION)
-    const one = (rows: ReadonlyArray<Row>) => Option.map(Option.fromNullable(rows[0]), toRecord)
     const ts = (ms: number) => new Date(ms)
-
-    const pool = yield* PgPool
     const keyBase = settlementKeyBase(yield* drawEpoch).toString()
-    const findText = `${SELECT_SESSION} WHERE s.id = $1`
-    // the hottest read (GET /api/session/:id): straight through the pool
-    const find = (id: string) => rawQuery<Row>(pool, findText, [id], "payg_session_find").pipe(Effect.map(one), orUnavailable)
 
-    const settlementsIn = (status: "PENDING" | "DEBT", before: number, limit: number) =>
-      sql<Row>`${select} WHERE t.status = ${status} AND t.updated_at < ${ts(before)} ORDER BY t.created_at LIMIT ${limit}`.pipe(
+    const byId = SqlSchema.findOne({ Request: Schema.String, Result: SessionRow, execute: (id) => sql`${select} WHERE s.id = ${id}` })
+    const find = (id: string) => byId(id).pipe(Effect.map(Option.map(toRecord)), orUnavailable)
+    const lockById = SqlSchema.findOne({
+      Request: Schema.String,
+      Result: SessionRow,
+      execute: (id) => sql`${select} WHERE s.id = ${id} FOR UPDATE OF s`
+    })
+    const openOf = SqlSchema.findAll({
+      Request: Schema.String,
+      Result: SessionRow,
+      execute: (user) => sql`${select} WHERE s.user_address = ${user} AND s.status IN ('ACTIVE', 'PAUSED') ORDER BY s.started_at DESC, s.id DESC`
+    })
+    const historyOf = SqlSchema.findAll({
+      Request: Schema.Struct({ user: Schema.String, limit: Schema.Number, before: Schema.OptionFromSelf(Schema.Struct({ startedAt: Schema.Number, id: Schema.String })) }),
+      Result: SessionRow,
+      execute: ({ before, limit, user }) =>
+        sql`${select} WHERE s.user_address = ${user}
+          ${Option.match(before, { onNone: () => sql``, onSome: (c) => sql`AND (s.started_at, s.id) < (${ts(c.startedAt)}, ${c.id})` })}
+          ORDER BY s.started_at DESC, s.id DESC LIMIT ${limit}`
+    })
+    const Page = { before: Schema.Number, limit: Schema.Number }
+    const idle = SqlSchema.findAll({
+      Request: Schema.Struct(Page),
+      Result: SessionRow,
+      execute: ({ before, limit }) =>
+        sql`${select} WHERE s.status IN ('ACTIVE', 'PAUSED') AND s.updated_at < ${ts(before)} ORDER BY s.updated_at LIMIT ${limit}`
+    })
+    const settlementsIn = SqlSchema.findAll({
+      Request: Schema.Struct({ status: Schema.Literal("PENDING", "DEBT"), ...Page }),
+      Result: SessionRow,
+      execute: ({ before, limit, status }) =>
+        sql`${select} WHERE t.status = ${status} AND t.updated_at < ${ts(before)} ORDER BY t.created_at LIMIT ${limit}`
+    })
+    const settlements = (status: "PENDING" | "DEBT", before: number, limit: number) =>
+      settlementsIn({ status, before, limit }).pipe(
         Effect.map((rows) => rows.flatMap((r) => Option.toArray(toRecord(r).settlement))),
         orUnavailable
       )
+
+    const casClock = SqlSchema.findOne({
+      Request: Schema.Struct({ id: Schema.String, c: ClockParams, now: Schema.Number, expected: ClockParams }),
+      Result: Schema.Struct({ id: Schema.String }),
+      execute: ({ c, expected, id, now }) =>
+        sql`UPDATE sessions SET status = ${c.status}, active_ms = ${c.activeMs}, paused_ms = ${c.pausedMs},
+                   segment_started_at = ${ts(c.segmentStartedAt)}, updated_at = ${ts(now)}
+            WHERE id = ${id} AND status = ${expected.status} AND active_ms = ${expected.activeMs}
+              AND paused_ms = ${expected.pausedMs} AND segment_started_at = ${ts(expected.segmentStartedAt)}
+            RETURNING id`
+    })
+    const reserved = SqlSchema.single({
+      Request: Schema.String,
+      Result: Reserved,
+      execute: (user) => sql`
+        SELECT (COALESCE((SELECT sum(full_price) FROM sessions WHERE user_address = ${user} AND status IN ('ACTIVE', 'PAUSED')), 0)
+              + COALESCE((SELECT sum(amount) FROM settlements WHERE user_address = ${user} AND status = 'PENDING' AND mode = 'operator'), 0))::text AS reserved`
+    })
+    const debt = SqlSchema.single({
+      Request: Schema.String,
+      Result: Debt,
+      execute: (user) => sql`SELECT COALESCE(sum(amount), 0)::text AS debt FROM settlements WHERE user_address = ${user} AND status = 'DEBT'`
+    })
+    // each outcome is one statement (two data-modifying CTEs): atomic without a transaction
+    const confirmed = SqlSchema.single({
+      Request: Schema.Struct({ sessionId: Schema.String, p: PaymentParams, now: Schema.Number }),
+      Result: Changed,
+      execute: ({ now, p, sessionId }) => sql`
+        WITH t AS (
+          UPDATE settlements SET status = 'CONFIRMED', tx_hash = ${p.txHash}, block_number = ${p.blockNumber.toString()}::numeric,
+                 gas_used = ${p.gasUsed.toString()}::numeric, batch_size = ${p.batchSize}, from_yield = ${p.fromYield.toString()}::numeric,
+                 from_principal = ${p.fromPrincipal.toString()}::numeric, updated_at = ${ts(now)}
+          WHERE session_id = ${sessionId} AND status IN ('PENDING', 'DEBT')
+          RETURNING session_id),
+        s AS (
+          UPDATE sessions SET status = 'COMPLETED', failure_reason = NULL, updated_at = ${ts(now)}
+          WHERE id IN (SELECT session_id FROM t) AND status IN ('SETTLING', 'UNPAID')
+          RETURNING id)
+        SELECT (SELECT count(*) FROM t)::int AS changed`
+    })
+    const failed = SqlSchema.single({
+      Request: Outcome,
+      Result: Changed,
+      execute: ({ now, reason, sessionId }) => sql`
+        WITH t AS (
+          UPDATE settlements SET status = 'FAILED', failure_reason = ${reason}, updated_at = ${ts(now)}
+          WHERE session_id = ${sessionId} AND status IN ('PENDING', 'DEBT')
+          RETURNING session_id),
+        s AS (
+          UPDATE sessions SET status = 'FAILED', failure_reason = ${reason}, updated_at = ${ts(now)}
+          WHERE id IN (SELECT session_id FROM t) AND status IN ('SETTLING', 'UNPAID')
+          RETURNING id)
+        SELECT (SELECT count(*) FROM t)::int AS changed`
+    })
+    // the CTE `prev` reads the statement's snapshot: the status as it was before this update
+    const owed = SqlSchema.single({
+      Request: Outcome,
+      Result: Schema.Struct({ was: Schema.NullOr(SettlementStatusSchema) }),
+      execute: ({ now, reason, sessionId }) => sql`
+        WITH prev AS (
+          SELECT status FROM settlements WHERE session_id = ${sessionId} AND status IN ('PENDING', 'DEBT')),
+        t AS (
+          UPDATE settlements SET status = 'DEBT', failure_reason = ${reason}, attempts = attempts + 1, updated_at = ${ts(now)}
+          WHERE session_id = ${sessionId} AND status IN ('PENDING', 'DEBT')
+          RETURNING session_id),
+        s AS (
+          UPDATE sessions SET status = 'UNPAID', failure_reason = ${reason}, updated_at = ${ts(now)}
+          WHERE id IN (SELECT session_id FROM t) AND status IN ('SETTLING', 'UNPAID')
+          RETURNING id)
+        SELECT (SELECT status FROM prev WHERE EXISTS (SELECT 1 FROM t)) AS was`
+    })
 
     return SessionRepo.of({
       insert: (s) =>
@@ -249,13 +380,12 @@ export const SessionRepoPg = Layer.effect(
                   ${ts(s.clock.startedAt)}, ${s.clock.activeMs}, ${s.clock.pausedMs}, ${ts(s.clock.segmentStartedAt)},
                   ${ts(s.clock.startedAt)})`.pipe(
           Effect.catchIf(isUniqueViolation, () => Effect.fail(new SessionAlreadyOpen({ contentId: s.contentId }))),
-          Effect.flatMap(() => sql<Row>`${select} WHERE s.id = ${s.id}`),
-          Effect.map(one),
-          Effect.flatMap(Option.match({ onNone: () => Effect.die("inserted session vanished"), onSome: Effect.succeed })),
-          Effect.catchTag("SqlError", (e) => orUnavailable(Effect.fail(e)))
+          Effect.zipRight(byId(s.id)),
+          Effect.flatMap(Option.match({ onNone: () => Effect.die("inserted session vanished"), onSome: (r) => Effect.succeed(toRecord(r)) })),
+          Effect.catchTags({ SqlError: (e) => orUnavailable(Effect.fail(e)), ParseError: (e) => Effect.die(e) })
         ),
       find,
-      lock: (id) => sql<Row>`${select} WHERE s.id = ${id} FOR UPDATE OF s`.pipe(Effect.map(one), orUnavailable),
+      lock: (id) => lockById(id).pipe(Effect.map(Option.map(toRecord)), orUnavailable),
       lockUser: (user) => sql`SELECT pg_advisory_xact_lock(hashtextextended(${user}, 7))`.pipe(Effect.asVoid, orUnavailable),
       saveClock: (id, c, now, extra) =>
         sql`
@@ -266,132 +396,27 @@ export const SessionRepoPg = Layer.effect(
                  failure_reason = COALESCE(${extra?.failureReason ?? null}, failure_reason),
                  updated_at = ${ts(now)}
           WHERE id = ${id}`.pipe(Effect.asVoid, orUnavailable),
-      saveClockIf: (id, c, now, expected) =>
-        rawExecute(
-          pool,
-          `UPDATE sessions SET status = $2, active_ms = $3, paused_ms = $4, segment_started_at = $5, updated_at = $6
-           WHERE id = $1 AND status = $7 AND active_ms = $8 AND paused_ms = $9 AND segment_started_at = $10`,
-          [
-            id,
-            c.status,
-            c.activeMs,
-            c.pausedMs,
-            ts(c.segmentStartedAt),
-            ts(now),
-            expected.status,
-            expected.activeMs,
-            expected.pausedMs,
-            ts(expected.segmentStartedAt)
-          ]
-        ).pipe(
-          Effect.map((changed) => changed === 1),
-          orUnavailable
-        ),
-      reservedFor: (user) =>
-        sql<{ readonly reserved: string }>`
-          SELECT (COALESCE((SELECT sum(full_price) FROM sessions WHERE user_address = ${user} AND status IN ('ACTIVE', 'PAUSED')), 0)
-                + COALESCE((SELECT sum(amount) FROM settlements WHERE user_address = ${user} AND status = 'PENDING' AND mode = 'operator'), 0))::text AS reserved`.pipe(
-          Effect.map((rows) => BigInt(rows[0]?.reserved ?? "0")),
-          orUnavailable
-        ),
-      listOpen: (user) =>
-        sql<Row>`${select} WHERE s.user_address = ${user} AND s.status IN ('ACTIVE', 'PAUSED') ORDER BY s.started_at DESC, s.id DESC`.pipe(
-          Effect.map((rows) => rows.map(toRecord)),
-          orUnavailable
-        ),
-      history: (user, limit, before) =>
-        sql<Row>`${select} WHERE s.user_address = ${user}
-          ${Option.match(before, { onNone: () => sql``, onSome: (c) => sql`AND (s.started_at, s.id) < (${ts(c.startedAt)}, ${c.id})` })}
-          ORDER BY s.started_at DESC, s.id DESC LIMIT ${limit}`.pipe(Effect.map((rows) => rows.map(toRecord)), orUnavailable),
-      idleOpen: (before, limit) =>
-        sql<Row>`${select} WHERE s.status IN ('ACTIVE', 'PAUSED') AND s.updated_at < ${ts(before)} ORDER BY s.updated_at LIMIT ${limit}`.pipe(
-          Effect.map((rows) => rows.map(toRecord)),
-          orUnavailable
-        ),
+      saveClockIf: (id, c, now, expected) => casClock({ id, c, now, expected }).pipe(Effect.map(Option.isSome), orUnavailable),
+      reservedFor: (user) => reserved(user).pipe(Effect.map((r) => r.reserved), orUnavailable),
+      listOpen: (user) => openOf(user).pipe(Effect.map((rows) => rows.map(toRecord)), orUnavailable),
+      history: (user, limit, before) => historyOf({ user, limit, before }).pipe(Effect.map((rows) => rows.map(toRecord)), orUnavailable),
+      idleOpen: (before, limit) => idle({ before, limit }).pipe(Effect.map((rows) => rows.map(toRecord)), orUnavailable),
       insertSettlement: (s) =>
         sql`
           INSERT INTO settlements (session_id, settlement_key, user_address, content_id, amount, mode, user_tx_hash, status, created_at, updated_at)
           VALUES (${s.sessionId}, ${s.settlementKey.toString()}, ${s.userAddress}, ${s.contentId}, ${s.amount.toString()}, ${s.mode},
                   ${s.userTxHash}, 'PENDING', ${ts(s.createdAt)}, ${ts(s.createdAt)})`.pipe(Effect.asVoid, orUnavailable),
-      pendingSettlements: (before, limit) => settlementsIn("PENDING", before, limit),
-      debts: (before, limit) => settlementsIn("DEBT", before, limit),
-      debtOf: (user) =>
-        sql<{ readonly debt: string }>`
-          SELECT COALESCE(sum(amount), 0)::text AS debt FROM settlements WHERE user_address = ${user} AND status = 'DEBT'`.pipe(
-          Effect.map((rows) => BigInt(rows[0]?.debt ?? "0")),
-          orUnavailable
-        ),
+      pendingSettlements: (before, limit) => settlements("PENDING", before, limit),
+      debts: (before, limit) => settlements("DEBT", before, limit),
+      debtOf: (user) => debt(user).pipe(Effect.map((r) => r.debt), orUnavailable),
       touchSettlement: (sessionId, now) =>
         sql`UPDATE settlements SET attempts = attempts + 1, updated_at = ${ts(now)} WHERE session_id = ${sessionId}`.pipe(
           Effect.asVoid,
           orUnavailable
         ),
-      // each outcome is one statement (two data-modifying CTEs): atomic without a transaction
-      confirm: (sessionId, p, now) =>
-        rawQuery<{ readonly changed: number }>(
-          pool,
-          `WITH t AS (
-             UPDATE settlements SET status = 'CONFIRMED', tx_hash = $2, block_number = $3, gas_used = $4, batch_size = $5,
-                    from_yield = $6, from_principal = $7, updated_at = $8
-             WHERE session_id = $1 AND status IN ('PENDING', 'DEBT')
-             RETURNING session_id),
-           s AS (
-             UPDATE sessions SET status = 'COMPLETED', failure_reason = NULL, updated_at = $8
-             WHERE id IN (SELECT session_id FROM t) AND status IN ('SETTLING', 'UNPAID')
-             RETURNING id)
-           SELECT (SELECT count(*) FROM t)::int AS changed`,
-          [
-            sessionId,
-            p.txHash,
-            p.blockNumber.toString(),
-            p.gasUsed.toString(),
-            p.batchSize,
-            p.fromYield.toString(),
-            p.fromPrincipal.toString(),
-            ts(now)
-          ]
-        ).pipe(
-          Effect.map((rows) => (rows[0]?.changed ?? 0) > 0),
-          orUnavailable
-        ),
-      fail: (sessionId, reason, now) =>
-        rawQuery<{ readonly changed: number }>(
-          pool,
-          `WITH t AS (
-             UPDATE settlements SET status = 'FAILED', failure_reason = $2, updated_at = $3
-             WHERE session_id = $1 AND status IN ('PENDING', 'DEBT')
-             RETURNING session_id),
-           s AS (
-             UPDATE sessions SET status = 'FAILED', failure_reason = $2, updated_at = $3
-             WHERE id IN (SELECT session_id FROM t) AND status IN ('SETTLING', 'UNPAID')
-             RETURNING id)
-           SELECT (SELECT count(*) FROM t)::int AS changed`,
-          [sessionId, reason, ts(now)]
-        ).pipe(
-          Effect.map((rows) => (rows[0]?.changed ?? 0) > 0),
-          orUnavailable
-        ),
-      // the CTE `prev` reads the statement's snapshot: the status as it was before this update
-      owe: (sessionId, reason, now) =>
-        rawQuery<{ readonly was: SettlementStatus | null }>(
-          pool,
-          `WITH prev AS (
-             SELECT status FROM settlements WHERE session_id = $1 AND status IN ('PENDING', 'DEBT')),
-           t AS (
-             UPDATE settlements SET status = 'DEBT', failure_reason = $2, attempts = attempts + 1, updated_at = $3
-             WHERE session_id = $1 AND status IN ('PENDING', 'DEBT')
-             RETURNING session_id),
-           s AS (
-             UPDATE sessions SET status = 'UNPAID', failure_reason = $2, updated_at = $3
-             WHERE id IN (SELECT session_id FROM t) AND status IN ('SETTLING', 'UNPAID')
-             RETURNING id)
-           SELECT (SELECT status FROM prev WHERE EXISTS (SELECT 1 FROM t)) AS was`,
-          [sessionId, reason, ts(now)]
-        ).pipe(
-          Effect.map((rows) => Option.fromNullable(rows[0]?.was)),
-          orUnavailable
-        )
+      confirm: (sessionId, p, now) => confirmed({ sessionId, p, now }).pipe(Effect.map((r) => r.changed > 0), orUnavailable),
+      fail: (sessionId, reason, now) => failed({ sessionId, reason, now }).pipe(Effect.map((r) => r.changed > 0), orUnavailable),
+      owe: (sessionId, reason, now) => owed({ sessionId, reason, now }).pipe(Effect.map((r) => Option.fromNullable(r.was)), orUnavailable)
     })
   })
 )
-

@@ -1,5 +1,5 @@
-import { SqlClient } from "@effect/sql"
-import { Context, Effect, Layer } from "effect"
+import { SqlClient, SqlSchema } from "@effect/sql"
+import { Context, Effect, Layer, Schema } from "effect"
 import type { Address } from "../domain/Address.js"
 import type { DatabaseUnavailable } from "../domain/errors.js"
 import { orUnavailable } from "../db/errors.js"
@@ -26,27 +26,29 @@ export class UserStatsRepo extends Context.Tag("payg/UserStatsRepo")<
   }
 >() {}
 
-interface Row {
-  readonly totalSessions: string
-  readonly completedSessions: string
-  readonly totalWatchTime: string
-  readonly averageWatchTime: string
-  readonly totalSpent: string
-}
+/** The aggregate's one row: counts and sums as text (bigint and numeric in PostgreSQL). */
+const UsageRow = Schema.Struct({
+  totalSessions: Schema.NumberFromString,
+  completedSessions: Schema.NumberFromString,
+  totalWatchTime: Schema.NumberFromString,
+  averageWatchTime: Schema.NumberFromString,
+  totalSpent: Schema.BigInt
+})
 
 export const UserStatsRepoPg = Layer.effect(
   UserStatsRepo,
   Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
-    return UserStatsRepo.of({
-      // Billed seconds per session, as the session clock defines them (DESIGN.md section 4):
-      // - stopped (SETTLING, UNPAID, COMPLETED, CANCELLED, FAILED): billed_seconds, frozen at stop;
-      // - PAUSED: floor(active_ms / 1000), the open pause is never billed;
-      // - ACTIVE: floor((active_ms + (now - segment_started_at) in ms) / 1000), the open segment never negative.
-      // Integer division of non-negative bigints is the floor. settlements.session_id is the primary key, so the
-      // LEFT JOIN never duplicates a session.
-      usageOf: (user, now) =>
-        sql<Row>`
+    // Billed seconds per session, as the session clock defines them (DESIGN.md section 4):
+    // - stopped (SETTLING, UNPAID, COMPLETED, CANCELLED, FAILED): billed_seconds, frozen at stop;
+    // - PAUSED: floor(active_ms / 1000), the open pause is never billed;
+    // - ACTIVE: floor((active_ms + (now - segment_started_at) in ms) / 1000), the open segment never negative.
+    // Integer division of non-negative bigints is the floor. settlements.session_id is the primary key, so the
+    // LEFT JOIN never duplicates a session.
+    const usage = SqlSchema.single({
+      Request: Schema.Struct({ user: Schema.String, now: Schema.Number }),
+      Result: UsageRow,
+      execute: ({ now, user }) => sql`
           SELECT total_sessions::text AS "totalSessions",
                  completed_sessions::text AS "completedSessions",
                  total_watch_time::text AS "totalWatchTime",
@@ -67,20 +69,10 @@ export const UserStatsRepoPg = Layer.effect(
             FROM sessions s
             LEFT JOIN settlements t ON t.session_id = s.id
             WHERE s.user_address = ${user}
-          ) AS usage`.pipe(
-          Effect.map((rows) => {
-            const r = rows[0]
-            return {
-              totalSessions: Number(r?.totalSessions ?? 0),
-              completedSessions: Number(r?.completedSessions ?? 0),
-              totalWatchTime: Number(r?.totalWatchTime ?? 0),
-              averageWatchTime: Number(r?.averageWatchTime ?? 0),
-              totalSpent: BigInt(r?.totalSpent ?? "0")
-            }
-          }),
-          orUnavailable,
-          Effect.withSpan("UserStatsRepo.usageOf")
-        )
+          ) AS usage`
+    })
+    return UserStatsRepo.of({
+      usageOf: (user, now) => usage({ user, now }).pipe(orUnavailable, Effect.withSpan("UserStatsRepo.usageOf"))
     })
   })
 )

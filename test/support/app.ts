@@ -70,7 +70,7 @@ export const TestApp = (vars: Record<string, string> = {}) => TestAppWith(ChainO
 
 /**
  * The test's HTTP server: a real Node server on a random port, built like production's (the same
- * client-error handler and hot read lane), with an HttpClient aimed at it.
+ * client-error handler), with an HttpClient aimed at it.
  */
 export const TestServer = HttpServer.layerTestClient.pipe(
   Layer.provide(NodeHttpClient.layerWithoutAgent),
