@@ -14,10 +14,9 @@ import { deployPaygContracts } from "../src/chain/deploy.js"
 import { contentKeyOf } from "../src/domain/Chain.js"
 import { devAccount } from "./support/devKeys.js"
 import { hardhatNode } from "./support/hardhatNode.js"
+import { writesOf } from "./support/abi.js"
 
 const USDC = 1_000_000n
-const writesOf = (abi: Abi): Array<string> =>
-  abi.flatMap((item) => (item.type === "function" && item.stateMutability !== "view" && item.stateMutability !== "pure" ? [item.name] : [])).sort()
 
 describe("the operator key on a production deployment", () => {
   it.scopedLive("cannot reduce a viewer's vault balance by any sequence of its calls without the viewer's signature", () =>

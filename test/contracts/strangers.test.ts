@@ -3,7 +3,7 @@
  * every state-changing function of the StreamingWallet and the YieldVault, and nobody's session becomes
  * free and nobody's funds move; a viewer's own underpayment never consumes the operator's key.
  */
-import { type Abi, isHex, maxUint256, parseEventLogs } from "viem"
+import { isHex, maxUint256, parseEventLogs } from "viem"
 import { beforeAll, beforeEach, describe, expect, it } from "vitest"
 import { streamingWalletAbi, yieldVaultAbi } from "../../src/chain/contracts.js"
 import {
@@ -19,6 +19,7 @@ import {
   type Payg,
   type WalletClient
 } from "./support/fixture.js"
+import { writesOf } from "../support/abi.js"
 
 const { operator, contentManager, creatorA, creatorB, alice, bob, outsider: stranger } = accounts
 const addr = (c: WalletClient) => c.account.address
@@ -29,9 +30,6 @@ const PRICE = 2n * USDC
 /** The viewers' next settlement keys (what the API hands out, so what a stranger can read). */
 const NEXT_KEYS = [1001n, 1002n, 1003n, 1004n, 1005n]
 
-/** The names of an ABI's state-changing functions. */
-const writesOf = (abi: Abi): Array<string> =>
-  abi.flatMap((item) => (item.type === "function" && item.stateMutability !== "view" && item.stateMutability !== "pure" ? [item.name] : [])).sort()
 
 describe("strangers and underpaying viewers", () => {
   let p: Payg
