@@ -1,18 +1,18 @@
-import { HttpApiBuilder, HttpApiSwagger, HttpServer } from "@effect/platform"
+import { HttpApiBuilder, HttpApiSwagger, HttpMiddleware, HttpServer } from "@effect/platform"
 import { NodeHttpServer } from "@effect/platform-node"
-import { Effect, Layer } from "effect"
+import { Effect, Layer, Option } from "effect"
+import { constTrue } from "effect/Function"
 import { type Server, createServer } from "node:http"
 import type { Duplex } from "node:stream"
 import { Tokens } from "../auth/Tokens.js"
 import { AppConfig } from "../config.js"
-import { PaygApi } from "../Api.js"
-import { METRICS_PATH, MetricsRouteLive } from "../metrics/Http.js"
+import { MetricsRouteLive } from "../metrics/Http.js"
 import { BodyLimitLive } from "./Guards.js"
 import { seedError } from "./errors.js"
 import { idempotency, leaseFor } from "./idempotency.js"
 import { jsonBodyGuard } from "./jsonDepth.js"
 import { HttpPipeline } from "./Pipeline.js"
-import { RouterConfigLive, makeAllowed, methodNotAllowed, routesOf } from "./Routes.js"
+import { RouterConfigLive, makeAllowed, methodNotAllowed, serverRoutes } from "./Routes.js"
 import { DOCS_PATH } from "./Security.js"
 import { ValidationFailuresLive } from "./validation.js"
 
@@ -29,14 +29,8 @@ export const HttpAppLive = Layer.unwrapEffect(
     const pipeline = yield* HttpPipeline
     const config = yield* AppConfig
     const keys = idempotency({ ...leaseFor(config.security.requestTimeout), tokens: yield* Tokens })
-    const routes = [
-      ...routesOf(PaygApi),
-      { method: "GET", path: "/openapi.json" },
-      { method: "GET", path: DOCS_PATH },
-      ...(config.enableMetrics ? [{ method: "GET", path: METRICS_PATH }] : [])
-    ]
-    const allowed = methodNotAllowed(makeAllowed(routes))
-    return HttpApiBuilder.serve((app) => pipeline.middleware(allowed(jsonBodyGuard(keys(app))))).pipe(
+    const allowed = methodNotAllowed(makeAllowed(serverRoutes(config.enableMetrics)))
+    const served = HttpApiBuilder.serve((app) => pipeline.middleware(allowed(jsonBodyGuard(keys(app))))).pipe(
       Layer.provide(HttpApiSwagger.layer({ path: DOCS_PATH })),
       Layer.provide(HttpApiBuilder.middlewareOpenApi({ path: "/openapi.json" })),
       Layer.provide(ValidationFailuresLive),
@@ -44,6 +38,9 @@ export const HttpAppLive = Layer.unwrapEffect(
       Layer.provide(BodyLimitLive),
       Layer.provide(RouterConfigLive)
     )
+    // the platform's server span per request only when it is exported (the log line and the metrics
+    // read the route template from Routes.makeRouteTemplate, not from the span)
+    return Option.isSome(config.tracing.endpoint) ? served : HttpMiddleware.withTracerDisabledWhen(served, constTrue)
   })
 )
 
