@@ -1,5 +1,5 @@
 import { HttpApi, HttpApp, type HttpApiGroup, HttpRouter, type HttpServerRequest, type HttpServerResponse } from "@effect/platform"
-import { Effect, FiberRef, Option } from "effect"
+import { Effect, Layer, Option } from "effect"
 import { PaygApi } from "../Api.js"
 import { METRICS_PATH } from "../metrics/Http.js"
 import { seedResponse } from "./errors.js"
@@ -96,27 +96,17 @@ export const serverRoutes = (enableMetrics: boolean): ReadonlyArray<Route> => [
 /**
  * Turns the router's "no route" (a 404 with no body) for a known path into 405 with `Allow`. A
  * pre-response handler, because the router's failure is rendered into that 404 before any middleware
- * sees it; it runs first, before the pipeline's (which gives every error the seed's headers).
+ * sees it; set once for the whole server (every request's fiber starts with it), so it runs first,
+ * before the pipeline's (which gives every error the seed's headers).
  */
-export const methodNotAllowed =
-  (allowed: (path: string) => ReadonlyArray<string>) =>
-  <E, R>(app: HttpApp.Default<E, R>): HttpApp.Default<E, R> => {
-    const handler = (request: HttpServerRequest.HttpServerRequest, response: HttpServerResponse.HttpServerResponse) => {
-      if (response.status !== 404 || response.body._tag !== "Empty") return Effect.succeed(response)
-      const path = request.url.split("?")[0] ?? "/"
-      const methods = allowed(path)
-      if (methods.length === 0) return Effect.succeed(response)
-      return seedResponse(405, `${request.method} is not supported on ${path}; use ${methods.join(", ")}`, { allow: methods.join(", ") })
-    }
-    const prepend = FiberRef.update(
-      HttpApp.currentPreResponseHandlers,
-      Option.match({
-        onNone: () => Option.some(handler),
-        onSome: (after) =>
-          Option.some((request: HttpServerRequest.HttpServerRequest, response: HttpServerResponse.HttpServerResponse) =>
-            Effect.flatMap(handler(request, response), (r) => after(request, r))
-          )
-      })
-    )
-    return Effect.zipRight(prepend, app)
+export const methodNotAllowed = (allowed: (path: string) => ReadonlyArray<string>) => {
+  const handler = (request: HttpServerRequest.HttpServerRequest, response: HttpServerResponse.HttpServerResponse) => {
+    if (response.status !== 404 || response.body._tag !== "Empty") return Effect.succeed(response)
+    const path = request.url.split("?")[0] ?? "/"
+    const methods = allowed(path)
+    if (methods.length === 0) return Effect.succeed(response)
+    return seedResponse(405, `${request.method} is not supported on ${path}; use ${methods.join(", ")}`, { allow: methods.join(", ") })
   }
+  return <A, E, R>(server: Layer.Layer<A, E, R>): Layer.Layer<A, E, R> =>
+    Layer.locally(server, HttpApp.currentPreResponseHandlers, Option.some(handler))
+}

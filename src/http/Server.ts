@@ -20,23 +20,24 @@ import { ValidationFailuresLive } from "./validation.js"
  * Serves the API, its OpenAPI document at /openapi.json, the docs page at /docs and, when
  * ENABLE_METRICS, /metrics. The middleware chain, outermost first: the HTTP pipeline (request id,
  * log, metrics, CORS, rate limit, body limit, request timeout, security headers, compression, the
- * seed's error body; see Pipeline.ts), 405 for a known path's other methods (Routes.ts), the JSON body
- * guard (media type, depth), then idempotency keys (leased for REQUEST_TIMEOUT + 10 s, scoped by the
- * token's caller). The router matches paths case-sensitively.
+ * seed's error body; see Pipeline.ts), the JSON body guard (media type, depth), then idempotency keys
+ * (leased for REQUEST_TIMEOUT + 10 s, scoped by the token's caller). 405 for a known path's other
+ * methods is a pre-response handler set once for the server (Routes.ts). The router matches paths
+ * case-sensitively.
  */
 export const HttpAppLive = Layer.unwrapEffect(
   Effect.gen(function* () {
     const pipeline = yield* HttpPipeline
     const config = yield* AppConfig
     const keys = idempotency({ ...leaseFor(config.security.requestTimeout), tokens: yield* Tokens })
-    const allowed = methodNotAllowed(makeAllowed(serverRoutes(config.enableMetrics)))
-    const served = HttpApiBuilder.serve((app) => pipeline.middleware(allowed(jsonBodyGuard(keys(app))))).pipe(
+    const served = HttpApiBuilder.serve((app) => pipeline.middleware(jsonBodyGuard(keys(app)))).pipe(
       Layer.provide(HttpApiSwagger.layer({ path: DOCS_PATH })),
       Layer.provide(HttpApiBuilder.middlewareOpenApi({ path: "/openapi.json" })),
       Layer.provide(ValidationFailuresLive),
       Layer.provide(MetricsRouteLive),
       Layer.provide(BodyLimitLive),
-      Layer.provide(RouterConfigLive)
+      Layer.provide(RouterConfigLive),
+      methodNotAllowed(makeAllowed(serverRoutes(config.enableMetrics)))
     )
     // the platform's server span per request only when it is exported (the log line and the metrics
     // read the route template from Routes.makeRouteTemplate, not from the span)

@@ -16,11 +16,11 @@ export const bodyLimiting = (limit: number): Stage => {
   return {
     around: (app) =>
       Effect.withFiberRuntime((fiber) => {
-      const request = Context.unsafeGet(fiber.currentContext, HttpServerRequest.HttpServerRequest)
-      const declared = request.headers["content-length"]
-      if (declared !== undefined && Number(declared) > limit) return Number(declared) > hugeBody ? tooLargeClose : tooLarge
-      if (!isChunkedWithoutLength(request)) return app
-      return Effect.flatMap(chunkedBodyWithin(request, limit), (within) => (within ? app : tooLarge))
-    })
+        const request = Context.unsafeGet(fiber.currentContext, HttpServerRequest.HttpServerRequest)
+        const declared = request.headers["content-length"]
+        if (declared !== undefined && Number(declared) > limit) return Number(declared) > hugeBody ? tooLargeClose : tooLarge
+        if (!isChunkedWithoutLength(request)) return app
+        return Effect.flatMap(chunkedBodyWithin(request, limit), (within) => (within ? app : tooLarge))
+      })
   }
 }

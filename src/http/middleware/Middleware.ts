@@ -86,20 +86,20 @@ const handled = Symbol.for("@effect/platform/HttpApp/handled")
  */
 export const answerEveryResponse: Stage = {
   around: (app) =>
-  Effect.withFiberRuntime((fiber) => {
-    const request = Context.unsafeGet(fiber.currentContext, HttpServerRequestTag.HttpServerRequest)
-    const treated = (response: HttpServerResponse.HttpServerResponse) =>
-      Effect.flatMap(FiberRef.get(HttpApp.currentPreResponseHandlers), (handlers) =>
-        handlers._tag === "None" ? Effect.succeed(response) : Effect.orDie(handlers.value(request, response))
-      )
-    return Effect.matchCauseEffect(app, {
-      onSuccess: (response) => (handled in request ? Effect.succeed(response) : treated(response)),
-      onFailure: (cause) =>
-        handled in request || Cause.isInterruptedOnly(cause)
-          ? Effect.failCause(cause)
-          : Effect.flatMap(HttpServerError.causeResponse(cause), ([response, rest]) =>
-              response.status >= 500 && !Cause.isEmpty(rest) ? Effect.zipRight(Effect.logError("http middleware failed", rest), treated(response)) : treated(response)
-            )
+    Effect.withFiberRuntime((fiber) => {
+      const request = Context.unsafeGet(fiber.currentContext, HttpServerRequestTag.HttpServerRequest)
+      const treated = (response: HttpServerResponse.HttpServerResponse) =>
+        Effect.flatMap(FiberRef.get(HttpApp.currentPreResponseHandlers), (handlers) =>
+          handlers._tag === "None" ? Effect.succeed(response) : Effect.orDie(handlers.value(request, response))
+        )
+      return Effect.matchCauseEffect(app, {
+        onSuccess: (response) => (handled in request ? Effect.succeed(response) : treated(response)),
+        onFailure: (cause) =>
+          handled in request || Cause.isInterruptedOnly(cause)
+            ? Effect.failCause(cause)
+            : Effect.flatMap(HttpServerError.causeResponse(cause), ([response, rest]) =>
+                response.status >= 500 && !Cause.isEmpty(rest) ? Effect.zipRight(Effect.logError("http middleware failed", rest), treated(response)) : treated(response)
+              )
+      })
     })
-  })
 }

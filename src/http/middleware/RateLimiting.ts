@@ -41,15 +41,15 @@ export const rateLimiting = (limiter: ClientLimiter, clientIp: (request: HttpSer
   // the answer's RateLimit-* headers depend on this request's decision: its own pre-response handler
   return {
     around: (app) =>
-    Effect.withFiberRuntime((fiber) => {
-      const request = Context.unsafeGet(fiber.currentContext, HttpServerRequest.HttpServerRequest)
-      if (isPath(request.url, "/health") || isPath(request.url, METRICS_PATH)) return app
-      return Effect.flatMap(limiter.consume(clientIp(request)), (decision) =>
-        Effect.zipRight(
-          HttpApp.appendPreResponseHandler((_, response) => Effect.succeed(withDecision(response, decision))),
-          decision._tag === "Limited" ? limited(decision) : app
+      Effect.withFiberRuntime((fiber) => {
+        const request = Context.unsafeGet(fiber.currentContext, HttpServerRequest.HttpServerRequest)
+        if (isPath(request.url, "/health") || isPath(request.url, METRICS_PATH)) return app
+        return Effect.flatMap(limiter.consume(clientIp(request)), (decision) =>
+          Effect.zipRight(
+            HttpApp.appendPreResponseHandler((_, response) => Effect.succeed(withDecision(response, decision))),
+            decision._tag === "Limited" ? limited(decision) : app
+          )
         )
-      )
-    })
+      })
   }
 }

@@ -35,11 +35,11 @@ export const timeout = (
   }
   return {
     around: (app) =>
-    Effect.withFiberRuntime((fiber) => {
-      const request = Context.unsafeGet(fiber.currentContext, HttpServerRequest.HttpServerRequest)
-      const clock = Context.get(fiber.currentDefaultServices, Clock.Clock)
-      const timer = setTimeout(onTimeout, ms, request, fiber, clock)
-      return Effect.ensuring(app, Effect.sync(() => clearTimeout(timer)))
-    })
+      Effect.withFiberRuntime((fiber) => {
+        const request = Context.unsafeGet(fiber.currentContext, HttpServerRequest.HttpServerRequest)
+        const clock = Context.get(fiber.currentDefaultServices, Clock.Clock)
+        const timer = setTimeout(onTimeout, ms, request, fiber, clock)
+        return Effect.ensuring(app, Effect.sync(() => clearTimeout(timer)))
+      })
   }
 }
