@@ -21,6 +21,7 @@ import { AppConfig } from "../src/config.js"
 import { toAddress } from "../src/domain/Address.js"
 import { HttpAppLive, NodeServerLive } from "../src/http/Server.js"
 import { LoggingLive } from "../src/platform/Logging.js"
+import { TracingLive } from "../src/platform/Tracing.js"
 import { countSqlStatements, send, serveIpc } from "./lib/child.js"
 
 const started = performance.now()
@@ -62,7 +63,7 @@ const ServerLive = HttpAppLive.pipe(
   Layer.provideMerge(NodeServerLive),
   Layer.provideMerge(makeAppLive(ChainOnDevChain)),
   Layer.provideMerge(DevChainDeployment(rpcUrl === undefined ? { demo: true } : { demo: true, rpcUrl })),
-  Layer.provideMerge(LoggingLive),
+  Layer.provideMerge(Layer.merge(LoggingLive, TracingLive)),
   Layer.provideMerge(ConfigLive),
   Layer.provideMerge(SteppingClock)
 )

@@ -1,3 +1,4 @@
+import { HttpApp, type HttpServerRequest, type HttpServerResponse } from "@effect/platform"
 import { Context, Effect, Layer, Option } from "effect"
 import { AppConfig } from "../config.js"
 import { makeHttpMetrics } from "../metrics/Metrics.js"
@@ -6,19 +7,20 @@ import { bodyLimiting } from "./middleware/BodyLimiting.js"
 import { compressing } from "./middleware/Compressing.js"
 import { cors } from "./middleware/Cors.js"
 import { httpMetrics } from "./middleware/HttpMetrics.js"
-import { type Middleware, answerEveryResponse } from "./middleware/Middleware.js"
+import { type AnswerRule, type Middleware, type Stage, answerEveryResponse, withHeaders } from "./middleware/Middleware.js"
 import { rateLimiting } from "./middleware/RateLimiting.js"
-import { requestLog } from "./middleware/RequestLog.js"
+import { requestIdIn, requestLog } from "./middleware/RequestLog.js"
 import { securityHeaders } from "./middleware/SecurityHeaders.js"
 import { seedErrorBody } from "./middleware/SeedErrorBody.js"
 import { timeout } from "./middleware/Timeout.js"
 import { makeClientLimiter } from "./RateLimit.js"
+import { makeRouteTemplate, serverRoutes } from "./Routes.js"
 import { makeCors, makeStaticHeaders } from "./Security.js"
 
 export { requestIdOf } from "./middleware/RequestLog.js"
 
 /**
- * The outermost HTTP middleware: the middlewares of src/http/middleware/, one concern each, built once
+ * The outermost HTTP middleware: the stages of src/http/middleware/, one concern each, built once
  * from the configuration and composed once, here, at start-up (a feature turned off is not in the
  * chain at all). Outermost first:
  *
@@ -27,17 +29,19 @@ export { requestIdOf } from "./middleware/RequestLog.js"
  * 3. answers made without the router (a 429, a 413, a preflight, a 405, a 415, an idempotent replay)
  *    treated as the router's are (Middleware.answerEveryResponse);
  * 4. the seed's error body for every error answer;
- * 5. CORS: preflights answered here, the origin's headers on every answer;
+ * 5. CORS: preflights answered here, the origin's headers on every other answer;
  * 6. security headers (ENABLE_HELMET);
  * 7. body limit (413, declared or chunked), before the rate limit counts the request;
  * 8. rate limit (429, RateLimit-* headers; /health and /metrics exempt);
  * 9. REQUEST_TIMEOUT (503);
  * 10. compression (ENABLE_COMPRESSION).
  *
- * What a middleware does to the answer it installs as a pre-response handler (the platform writes the
- * router's answer inside the app, before any middleware returns), in this order: the seed's body is
- * written before compression compresses it. Per request nothing is built but the answer: no layer,
- * no regular expression, no fiber, no header set.
+ * What the stages do to the answer runs in one pre-response handler, installed once per request (the
+ * platform writes the router's answer inside the app, before any middleware returns): every stage's
+ * header rule in chain order on the answer's headers, the response rebuilt once with them, then the
+ * body rules in chain order (the seed's body is written before compression compresses it). Only the
+ * rate limit adds a handler of its own (its headers depend on the request's decision). Per request
+ * nothing else is built but the answer: no layer, no regular expression, no fiber, no header set.
  */
 export class HttpPipeline extends Context.Tag("payg/HttpPipeline")<
   HttpPipeline,
@@ -45,6 +49,23 @@ export class HttpPipeline extends Context.Tag("payg/HttpPipeline")<
     readonly middleware: Middleware
   }
 >() {}
+
+/** The stages' answer rules as one pre-response handler. */
+const answerRules = (stages: ReadonlyArray<Stage>) => {
+  const headerRules = stages.flatMap((s) => (s.headers === undefined ? [] : [s.headers]))
+  const bodyRules = stages.flatMap((s) => (s.answer === undefined ? [] : [s.answer]))
+  const body = bodyRules.reduceRight<AnswerRule>(
+    (next, rule) => (request, response) => Effect.flatMap(rule(request, response), (r) => next(request, r)),
+    (_request, response) => Effect.succeed(response)
+  )
+  return (request: HttpServerRequest.HttpServerRequest, response: HttpServerResponse.HttpServerResponse) =>
+    Effect.withFiberRuntime<HttpServerResponse.HttpServerResponse>((fiber) => {
+      const requestId = requestIdIn(fiber)
+      let headers = response.headers
+      for (const rule of headerRules) headers = rule(request, headers, requestId)
+      return body(request, headerRules.length === 0 ? response : withHeaders(response, headers))
+    })
+}
 
 export const HttpPipelineLive = Layer.scoped(
   HttpPipeline,
@@ -54,10 +75,11 @@ export const HttpPipelineLive = Layer.scoped(
     const limiter = Option.getOrUndefined(yield* makeClientLimiter)
     const policy = makeCors(security.corsOrigin)
     const everyAnswer = makeStaticHeaders({ helmet: security.enableHelmet, cors: policy, origins: security.corsOrigin })
+    const routeOf = makeRouteTemplate(serverRoutes(config.enableMetrics))
 
-    const chain: ReadonlyArray<Middleware> = [
-      requestLog,
-      ...(config.enableMetrics ? [httpMetrics(makeHttpMetrics())] : []),
+    const stages: ReadonlyArray<Stage> = [
+      requestLog(routeOf),
+      ...(config.enableMetrics ? [httpMetrics(makeHttpMetrics(), routeOf)] : []),
       answerEveryResponse,
       seedErrorBody,
       cors(policy),
@@ -67,7 +89,9 @@ export const HttpPipelineLive = Layer.scoped(
       timeout(security.requestTimeout, everyAnswer),
       ...(security.enableCompression ? [compressing] : [])
     ]
-    const middleware: Middleware = (app) => chain.reduceRight((inner, wrap) => wrap(inner), app)
+    const answer = HttpApp.appendPreResponseHandler(answerRules(stages))
+    const arounds = stages.flatMap((s) => (s.around === undefined ? [] : [s.around]))
+    const middleware: Middleware = (app) => Effect.zipRight(answer, arounds.reduceRight((inner, wrap) => wrap(inner), app))
     return HttpPipeline.of({ middleware })
   })
 )

@@ -1,18 +1,18 @@
-import { HttpApiBuilder, HttpApiSwagger, HttpServer } from "@effect/platform"
+import { HttpApiBuilder, HttpApiSwagger, HttpMiddleware, HttpServer } from "@effect/platform"
 import { NodeHttpServer } from "@effect/platform-node"
-import { Effect, Layer } from "effect"
+import { Effect, Layer, Option } from "effect"
+import { constTrue } from "effect/Function"
 import { type Server, createServer } from "node:http"
 import type { Duplex } from "node:stream"
 import { Tokens } from "../auth/Tokens.js"
 import { AppConfig } from "../config.js"
-import { PaygApi } from "../Api.js"
-import { METRICS_PATH, MetricsRouteLive } from "../metrics/Http.js"
+import { MetricsRouteLive } from "../metrics/Http.js"
 import { BodyLimitLive } from "./Guards.js"
 import { seedError } from "./errors.js"
 import { idempotency, leaseFor } from "./idempotency.js"
 import { jsonBodyGuard } from "./jsonDepth.js"
 import { HttpPipeline } from "./Pipeline.js"
-import { RouterConfigLive, makeAllowed, methodNotAllowed, routesOf } from "./Routes.js"
+import { RouterConfigLive, makeAllowed, methodNotAllowed, serverRoutes } from "./Routes.js"
 import { DOCS_PATH } from "./Security.js"
 import { ValidationFailuresLive } from "./validation.js"
 
@@ -20,30 +20,28 @@ import { ValidationFailuresLive } from "./validation.js"
  * Serves the API, its OpenAPI document at /openapi.json, the docs page at /docs and, when
  * ENABLE_METRICS, /metrics. The middleware chain, outermost first: the HTTP pipeline (request id,
  * log, metrics, CORS, rate limit, body limit, request timeout, security headers, compression, the
- * seed's error body; see Pipeline.ts), 405 for a known path's other methods (Routes.ts), the JSON body
- * guard (media type, depth), then idempotency keys (leased for REQUEST_TIMEOUT + 10 s, scoped by the
- * token's caller). The router matches paths case-sensitively.
+ * seed's error body; see Pipeline.ts), the JSON body guard (media type, depth), then idempotency keys
+ * (leased for REQUEST_TIMEOUT + 10 s, scoped by the token's caller). 405 for a known path's other
+ * methods is a pre-response handler set once for the server (Routes.ts). The router matches paths
+ * case-sensitively.
  */
 export const HttpAppLive = Layer.unwrapEffect(
   Effect.gen(function* () {
     const pipeline = yield* HttpPipeline
     const config = yield* AppConfig
     const keys = idempotency({ ...leaseFor(config.security.requestTimeout), tokens: yield* Tokens })
-    const routes = [
-      ...routesOf(PaygApi),
-      { method: "GET", path: "/openapi.json" },
-      { method: "GET", path: DOCS_PATH },
-      ...(config.enableMetrics ? [{ method: "GET", path: METRICS_PATH }] : [])
-    ]
-    const allowed = methodNotAllowed(makeAllowed(routes))
-    return HttpApiBuilder.serve((app) => pipeline.middleware(allowed(jsonBodyGuard(keys(app))))).pipe(
+    const served = HttpApiBuilder.serve((app) => pipeline.middleware(jsonBodyGuard(keys(app)))).pipe(
       Layer.provide(HttpApiSwagger.layer({ path: DOCS_PATH })),
       Layer.provide(HttpApiBuilder.middlewareOpenApi({ path: "/openapi.json" })),
       Layer.provide(ValidationFailuresLive),
       Layer.provide(MetricsRouteLive),
       Layer.provide(BodyLimitLive),
-      Layer.provide(RouterConfigLive)
+      Layer.provide(RouterConfigLive),
+      methodNotAllowed(makeAllowed(serverRoutes(config.enableMetrics)))
     )
+    // the platform's server span per request only when it is exported (the log line and the metrics
+    // read the route template from Routes.makeRouteTemplate, not from the span)
+    return Option.isSome(config.tracing.endpoint) ? served : HttpMiddleware.withTracerDisabledWhen(served, constTrue)
   })
 )
 

@@ -1,7 +1,7 @@
 import { HttpApp, HttpServerRequest, HttpServerResponse } from "@effect/platform"
 import { SqlClient } from "@effect/sql"
 import type { SqlError } from "@effect/sql/SqlError"
-import { Clock, Duration, Effect, Exit, FiberRef, Option } from "effect"
+import { Clock, Context, Duration, Effect, Exit, FiberRef, Option } from "effect"
 import { createHash } from "node:crypto"
 import { bearerToken } from "../auth/Ownership.js"
 import type { Tokens } from "../auth/Tokens.js"
@@ -111,13 +111,10 @@ export const claimKey = (
     RETURNING key`.pipe(Effect.map((rows) => rows.length > 0))
 }
 
-export const idempotency =
-  (options: IdempotencyOptions) =>
-  <E, R>(app: HttpApp.Default<E, R>): HttpApp.Default<E, R | SqlClient.SqlClient> =>
+export const idempotency = (options: IdempotencyOptions) => {
+  /** A POST carrying an Idempotency-Key. */
+  const keyed = <E, R>(request: HttpServerRequest.HttpServerRequest, key: string, app: HttpApp.Default<E, R>) =>
     Effect.gen(function* () {
-      const request = yield* HttpServerRequest.HttpServerRequest
-      const key = request.headers[HEADER]
-      if (request.method !== "POST" || key === undefined) return yield* app
       if (!KEY.test(key)) return yield* seedResponse(400, "Idempotency-Key must be 1 to 255 printable ASCII characters")
       // authentication first: a key is looked at only for a caller it could belong to
       const caller = yield* callerOf(options.tokens, request.headers["authorization"])
@@ -188,3 +185,11 @@ export const idempotency =
       )
       return yield* attempt.pipe(Effect.catchTag("SqlError", () => seedResponse(503, "the database is unavailable; the request was not processed")))
     })
+
+  return <E, R>(app: HttpApp.Default<E, R>): HttpApp.Default<E, R | SqlClient.SqlClient> =>
+    Effect.withFiberRuntime((fiber) => {
+      const request = Context.unsafeGet(fiber.currentContext, HttpServerRequest.HttpServerRequest)
+      const key = request.headers[HEADER]
+      return request.method !== "POST" || key === undefined ? app : keyed(request, key, app)
+    })
+}

@@ -1,5 +1,5 @@
 import { type HttpApp, HttpServerRequest } from "@effect/platform"
-import { Effect } from "effect"
+import { Context, Effect } from "effect"
 import { seedResponse } from "./errors.js"
 import { VALIDATION_FAILED, refuseInvalid } from "./validation.js"
 
@@ -38,17 +38,18 @@ const isJson = (contentType: string): boolean => (contentType.split(";")[0]?.tri
  * levels deep would overflow the stack).
  */
 export const jsonBodyGuard = <E, R>(app: HttpApp.Default<E, R>): HttpApp.Default<E, R> =>
-  Effect.gen(function* () {
-    const request = yield* HttpServerRequest.HttpServerRequest
-    if (request.method === "GET" || request.method === "HEAD" || request.method === "OPTIONS") return yield* app
+  Effect.withFiberRuntime((fiber) => {
+    const request = Context.unsafeGet(fiber.currentContext, HttpServerRequest.HttpServerRequest)
+    if (request.method === "GET" || request.method === "HEAD" || request.method === "OPTIONS") return app
     const contentType = request.headers["content-type"]
-    const text = yield* Effect.option(request.text)
-    if (text._tag === "None" || text.value.length === 0) return yield* app
-    if (contentType !== undefined && !isJson(contentType)) {
-      return yield* seedResponse(415, "the request body must be JSON (Content-Type: application/json)")
-    }
-    if (jsonDepth(text.value) > MAX_JSON_DEPTH) {
-      return yield* refuseInvalid(`${VALIDATION_FAILED}: the JSON body is nested deeper than ${MAX_JSON_DEPTH} levels`)
-    }
-    return yield* app
+    return Effect.flatMap(Effect.option(request.text), (text) => {
+      if (text._tag === "None" || text.value.length === 0) return app
+      if (contentType !== undefined && !isJson(contentType)) {
+        return seedResponse(415, "the request body must be JSON (Content-Type: application/json)")
+      }
+      if (jsonDepth(text.value) > MAX_JSON_DEPTH) {
+        return refuseInvalid(`${VALIDATION_FAILED}: the JSON body is nested deeper than ${MAX_JSON_DEPTH} levels`)
+      }
+      return app
+    })
   })

@@ -1,21 +1,25 @@
 import { HttpServerRequest } from "@effect/platform"
 import { Clock, Context, Effect } from "effect"
 import type { makeHttpMetrics } from "../../metrics/Metrics.js"
-import { type Middleware, statusOf } from "./Middleware.js"
-import { methodOf, routeOf } from "./RequestLog.js"
+import { type Stage, statusOf } from "./Middleware.js"
+import { type RouteTemplateOf, methodOf } from "./RequestLog.js"
 
 /** ENABLE_METRICS: every request counted and timed by method, route template and status. */
-export const httpMetrics =
-  (metrics: ReturnType<typeof makeHttpMetrics>): Middleware =>
-  (app) =>
+export const httpMetrics = (metrics: ReturnType<typeof makeHttpMetrics>, routeOf: RouteTemplateOf): Stage => ({
+  around: (app) =>
     Effect.withFiberRuntime((fiber) => {
       const request = Context.unsafeGet(fiber.currentContext, HttpServerRequest.HttpServerRequest)
       const clock = Context.get(fiber.currentDefaultServices, Clock.Clock)
       const start = clock.unsafeCurrentTimeNanos()
-      const span = fiber.currentSpan
       return Effect.onExit(app, (exit) =>
         Effect.sync(() =>
-          metrics.record(methodOf(request.method), routeOf(span), statusOf(request, exit), Number(clock.unsafeCurrentTimeNanos() - start) / 1e9)
+          metrics.record(
+            methodOf(request.method),
+            routeOf(request.method, request.url),
+            statusOf(request, exit),
+            Number(clock.unsafeCurrentTimeNanos() - start) / 1e9
+          )
         )
       )
     })
+})

@@ -10,6 +10,29 @@ import { Cause, Context, Effect, Exit, FiberRef } from "effect"
 export type Middleware = <E, R>(app: HttpApp.Default<E, R>) => HttpApp.Default<E, R>
 
 /**
+ * What a middleware adds to the headers of every answer: from the request, the request's id and the
+ * headers so far. Synchronous and built once; the pipeline runs every rule in one pre-response handler
+ * per request and rebuilds the response once (Pipeline.ts).
+ */
+export type HeaderRule = (request: HttpServerRequest.HttpServerRequest, headers: Headers.Headers, requestId: string) => Headers.Headers
+
+/** What a middleware does to every answer beyond its headers (its body): run by the same handler, in chain order. */
+export type AnswerRule = (
+  request: HttpServerRequest.HttpServerRequest,
+  response: HttpServerResponse.HttpServerResponse
+) => Effect.Effect<HttpServerResponse.HttpServerResponse>
+
+/**
+ * One stage of the pipeline: what it does around the app (a refusal before routing, a timer, a log
+ * line) and what it does to every answer, either part optional.
+ */
+export interface Stage {
+  readonly around?: Middleware
+  readonly headers?: HeaderRule
+  readonly answer?: AnswerRule
+}
+
+/**
  * The response with `headers` in place of its own (its body, status and cookies kept).
  * Note: `HttpServerResponse.setHeaders`, and any object spread of a `Headers`, measured ~20-100 µs per
  * call on a helmet-sized set; `Headers.merge`/`set` (Object.assign) and this constructor ~2-5 µs in all.
@@ -61,20 +84,22 @@ const handled = Symbol.for("@effect/platform/HttpApp/handled")
  * failures it renders), so this runs them on the others; a failure of a middleware is rendered into
  * its response first (a 5xx's cause logged).
  */
-export const answerEveryResponse: Middleware = (app) =>
-  Effect.withFiberRuntime((fiber) => {
-    const request = Context.unsafeGet(fiber.currentContext, HttpServerRequestTag.HttpServerRequest)
-    const treated = (response: HttpServerResponse.HttpServerResponse) =>
-      Effect.flatMap(FiberRef.get(HttpApp.currentPreResponseHandlers), (handlers) =>
-        handlers._tag === "None" ? Effect.succeed(response) : Effect.orDie(handlers.value(request, response))
-      )
-    return Effect.matchCauseEffect(app, {
-      onSuccess: (response) => (handled in request ? Effect.succeed(response) : treated(response)),
-      onFailure: (cause) =>
-        handled in request || Cause.isInterruptedOnly(cause)
-          ? Effect.failCause(cause)
-          : Effect.flatMap(HttpServerError.causeResponse(cause), ([response, rest]) =>
-              response.status >= 500 && !Cause.isEmpty(rest) ? Effect.zipRight(Effect.logError("http middleware failed", rest), treated(response)) : treated(response)
-            )
+export const answerEveryResponse: Stage = {
+  around: (app) =>
+    Effect.withFiberRuntime((fiber) => {
+      const request = Context.unsafeGet(fiber.currentContext, HttpServerRequestTag.HttpServerRequest)
+      const treated = (response: HttpServerResponse.HttpServerResponse) =>
+        Effect.flatMap(FiberRef.get(HttpApp.currentPreResponseHandlers), (handlers) =>
+          handlers._tag === "None" ? Effect.succeed(response) : Effect.orDie(handlers.value(request, response))
+        )
+      return Effect.matchCauseEffect(app, {
+        onSuccess: (response) => (handled in request ? Effect.succeed(response) : treated(response)),
+        onFailure: (cause) =>
+          handled in request || Cause.isInterruptedOnly(cause)
+            ? Effect.failCause(cause)
+            : Effect.flatMap(HttpServerError.causeResponse(cause), ([response, rest]) =>
+                response.status >= 500 && !Cause.isEmpty(rest) ? Effect.zipRight(Effect.logError("http middleware failed", rest), treated(response)) : treated(response)
+              )
+      })
     })
-  })
+}

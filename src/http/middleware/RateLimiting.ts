@@ -4,7 +4,7 @@ import { METRICS_PATH } from "../../metrics/Http.js"
 import { rateLimitedRequests } from "../../metrics/Metrics.js"
 import { seedResponse } from "../errors.js"
 import type { ClientLimiter, Decision } from "../RateLimit.js"
-import { type Middleware, isPath, withHeaders } from "./Middleware.js"
+import { type Stage, isPath, withHeaders } from "./Middleware.js"
 
 const rateHeaders = (limit: number, remaining: number, reset: number): Headers.Headers =>
   Headers.unsafeFromRecord({
@@ -31,22 +31,25 @@ const withDecision = (response: HttpServerResponse.HttpServerResponse, decision:
  * RATE_LIMIT_*: a client over its limit is refused before any routing (429, with Retry-After);
  * every answer carries the RateLimit-* headers. /health and /metrics are exempt.
  */
-export const rateLimiting = (limiter: ClientLimiter, clientIp: (request: HttpServerRequest.HttpServerRequest) => string, windowMs: number): Middleware => {
+export const rateLimiting = (limiter: ClientLimiter, clientIp: (request: HttpServerRequest.HttpServerRequest) => string, windowMs: number): Stage => {
   const window = Duration.format(Duration.millis(windowMs))
   const limited = (decision: Decision & { readonly _tag: "Limited" }) =>
     Effect.zipRight(
       Metric.increment(rateLimitedRequests),
       seedResponse(429, `too many requests: at most ${decision.limit} every ${window} from one client; retry in ${decision.retryAfterSeconds} s`)
     )
-  return (app) =>
-    Effect.withFiberRuntime((fiber) => {
-      const request = Context.unsafeGet(fiber.currentContext, HttpServerRequest.HttpServerRequest)
-      if (isPath(request.url, "/health") || isPath(request.url, METRICS_PATH)) return app
-      return Effect.flatMap(limiter.consume(clientIp(request)), (decision) =>
-        Effect.zipRight(
-          HttpApp.appendPreResponseHandler((_, response) => Effect.succeed(withDecision(response, decision))),
-          decision._tag === "Limited" ? limited(decision) : app
+  // the answer's RateLimit-* headers depend on this request's decision: its own pre-response handler
+  return {
+    around: (app) =>
+      Effect.withFiberRuntime((fiber) => {
+        const request = Context.unsafeGet(fiber.currentContext, HttpServerRequest.HttpServerRequest)
+        if (isPath(request.url, "/health") || isPath(request.url, METRICS_PATH)) return app
+        return Effect.flatMap(limiter.consume(clientIp(request)), (decision) =>
+          Effect.zipRight(
+            HttpApp.appendPreResponseHandler((_, response) => Effect.succeed(withDecision(response, decision))),
+            decision._tag === "Limited" ? limited(decision) : app
+          )
         )
-      )
-    })
+      })
+  }
 }

@@ -1,19 +1,15 @@
-import { Headers, HttpApp, HttpServerRequest } from "@effect/platform"
-import { Context, Effect } from "effect"
+import { Headers } from "@effect/platform"
 import { helmetDocsHeaders, helmetHeaders, isDocsUrl } from "../Security.js"
-import { type Middleware, withHeaders } from "./Middleware.js"
+import { isPreflight } from "./Cors.js"
+import type { Stage } from "./Middleware.js"
 
 const api = Headers.unsafeFromRecord(helmetHeaders)
 const docs = Headers.unsafeFromRecord(helmetDocsHeaders)
 
-/** ENABLE_HELMET: helmet's headers on every answer (the docs page's CSP lets its inline script run). */
-export const securityHeaders: Middleware = (app) =>
-  Effect.withFiberRuntime((fiber) => {
-    const request = Context.unsafeGet(fiber.currentContext, HttpServerRequest.HttpServerRequest)
-    const fixed = isDocsUrl(request.url) ? docs : api
-    // the handler's own headers win
-    return Effect.zipRight(
-      HttpApp.appendPreResponseHandler((_, response) => Effect.succeed(withHeaders(response, Headers.merge(fixed, response.headers)))),
-      app
-    )
-  })
+/**
+ * ENABLE_HELMET: helmet's headers on every answer but a CORS preflight's (answered before this stage),
+ * the docs page's CSP letting its inline script run. The handler's own headers win.
+ */
+export const securityHeaders: Stage = {
+  headers: (request, headers) => (isPreflight(request) ? headers : Headers.merge(isDocsUrl(request.url) ? docs : api, headers))
+}

@@ -1,7 +1,7 @@
-import { Headers, HttpApp, type HttpServerRequest, type HttpServerResponse } from "@effect/platform"
+import { Headers, type HttpServerRequest, type HttpServerResponse } from "@effect/platform"
 import { Effect } from "effect"
 import { normalize } from "../seedErrors.js"
-import { type Middleware, withHeaders } from "./Middleware.js"
+import { type Stage, withHeaders } from "./Middleware.js"
 
 const bearerChallenge = 'Bearer realm="payg"'
 
@@ -14,7 +14,7 @@ const seedBody = (request: HttpServerRequest.HttpServerRequest, response: HttpSe
 
 /**
  * Every error answer gets the seed's body `{error, message, statusCode, timestamp}` (a failure is
- * rendered into its response by the platform first); a 401 carries the bearer challenge. Placed
- * before compression in the chain, so the body is rewritten before it is compressed.
+ * rendered into its response by the platform first), its headers kept; a 401 carries the bearer
+ * challenge. Placed before compression in the chain, so the body is rewritten before it is compressed.
  */
-export const seedErrorBody: Middleware = (app) => Effect.zipRight(HttpApp.appendPreResponseHandler(seedBody), app)
+export const seedErrorBody: Stage = { answer: seedBody }

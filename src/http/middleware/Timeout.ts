@@ -2,8 +2,8 @@ import { HttpServerRequest } from "@effect/platform"
 import { NodeHttpServerRequest } from "@effect/platform-node"
 import { Clock, Context, Duration, Effect, type Fiber } from "effect"
 import { seedError } from "../errors.js"
-import type { Middleware } from "./Middleware.js"
-import { currentRequestId } from "./RequestLog.js"
+import type { Stage } from "./Middleware.js"
+import { requestIdIn } from "./RequestLog.js"
 
 /**
  * REQUEST_TIMEOUT: one native timer per request (racing the handler with Effect.timeout forks fibers
@@ -15,7 +15,7 @@ import { currentRequestId } from "./RequestLog.js"
 export const timeout = (
   duration: Duration.Duration,
   headersFor: (url: string, origin: string | undefined) => Readonly<Record<string, string>>
-): Middleware => {
+): Stage => {
   const ms = Duration.toMillis(duration)
   const message = `the request did not complete within ${Duration.format(duration)}`
   const onTimeout = (request: HttpServerRequest.HttpServerRequest, fiber: Fiber.RuntimeFiber<unknown, unknown>, clock: Clock.Clock) => {
@@ -27,17 +27,19 @@ export const timeout = (
       Object.assign({}, headersFor(request.url, request.headers["origin"]), {
         "content-type": "application/json",
         "content-length": String(Buffer.byteLength(body)),
-        "x-request-id": fiber.getFiberRef(currentRequestId)
+        "x-request-id": requestIdIn(fiber)
       })
     )
     response.end(body)
     fiber.unsafeInterruptAsFork(fiber.id())
   }
-  return (app) =>
-    Effect.withFiberRuntime((fiber) => {
-      const request = Context.unsafeGet(fiber.currentContext, HttpServerRequest.HttpServerRequest)
-      const clock = Context.get(fiber.currentDefaultServices, Clock.Clock)
-      const timer = setTimeout(onTimeout, ms, request, fiber, clock)
-      return Effect.ensuring(app, Effect.sync(() => clearTimeout(timer)))
-    })
+  return {
+    around: (app) =>
+      Effect.withFiberRuntime((fiber) => {
+        const request = Context.unsafeGet(fiber.currentContext, HttpServerRequest.HttpServerRequest)
+        const clock = Context.get(fiber.currentDefaultServices, Clock.Clock)
+        const timer = setTimeout(onTimeout, ms, request, fiber, clock)
+        return Effect.ensuring(app, Effect.sync(() => clearTimeout(timer)))
+      })
+  }
 }
