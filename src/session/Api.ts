@@ -48,6 +48,7 @@ export const StartRequest = Schema.Struct({
 export const QuoteRequest = Schema.Struct({ userAddress: AddressFromString, contentId: ContentId }).annotations(strict)
 
 const Digits = Schema.String.annotations({ jsonSchema: { type: "string", pattern: "^[0-9]{1,78}$" } })
+const Hex = Schema.TemplateLiteral(Schema.Literal("0x"), Schema.String)
 
 /** What viem's `signTypedData` takes, once the message's uint256 fields (decimal strings) are read as bigint. */
 export const TypedData = Schema.Struct({
@@ -55,15 +56,15 @@ export const TypedData = Schema.Struct({
     name: Schema.Literal("StreamingWallet"),
     version: Schema.Literal("1"),
     chainId: Schema.Int,
-    verifyingContract: Schema.String
+    verifyingContract: Hex
   }),
   types: Schema.Struct({
     SessionAuthorization: Schema.Array(Schema.Struct({ name: Schema.String, type: Schema.String }))
   }),
   primaryType: Schema.Literal("SessionAuthorization"),
   message: Schema.Struct({
-    viewer: Schema.String,
-    contentId: Schema.String.annotations({ description: "The on-chain content id: keccak256 of the catalogue id" }),
+    viewer: Hex,
+    contentId: Hex.annotations({ description: "The on-chain content id: keccak256 of the catalogue id" }),
     sessionKey: Digits,
     maxAmount: Digits,
     deadline: Digits

@@ -230,14 +230,17 @@ export const SessionsLive = Layer.effect(
           reason: "this deployment settles only sessions the viewer signed: ask POST /api/session/quote, sign its typedData and start with `authorization`"
         })
       }
-      if (Option.isSome(signed)) yield* checkSignature(user, content, signed.value, now)
       const id = Session.makeSessionId(now, yield* randomHex8)
       yield* Effect.annotateCurrentSpan("sessionId", id)
       const session = yield* sqlTx(
         sql,
         Effect.gen(function* () {
           yield* repo.lockUser(user)
-          if (Option.isSome(signed)) yield* checkQuote(user, contentId, signed.value.sessionKey, now)
+          // the quote first (its problems are the clearest to the viewer), then the signed terms
+          if (Option.isSome(signed)) {
+            yield* checkQuote(user, contentId, signed.value.sessionKey, now)
+            yield* checkSignature(user, content, signed.value, now)
+          }
           // a viewer who owes for a session already watched starts nothing until it is paid
           const debt = yield* repo.debtOf(user)
           if (debt > 0n) return yield* new DebtOutstanding({ debt })
