@@ -147,7 +147,7 @@ export class SessionRepo extends Context.Tag("payg/SessionRepo")<
     readonly debtOf: (user: Address) => Effect.Effect<bigint, DatabaseUnavailable>
     /** DEBT settlements last touched before `before`, oldest first (the reconciler's retries). */
     readonly debts: (before: number, limit: number) => Effect.Effect<ReadonlyArray<SettlementRecord>, DatabaseUnavailable>
-    /** Stores a quote under a new settlement key (drawn like a session's): the key. */
+    /** Stores a quote under a new settlement key (drawn like a session's), deleting quotes expired unused: the key. */
     readonly insertQuote: (q: NewQuote) => Effect.Effect<bigint, DatabaseUnavailable>
     /** Reads and row-locks a quote: call inside a transaction. */
     readonly lockQuote: (settlementKey: bigint) => Effect.Effect<Option.Option<QuoteRecord>, DatabaseUnavailable>
@@ -419,7 +419,9 @@ export const SessionRepoPg = Layer.effect(
         expiresAt: Schema.Number
       }),
       Result: Schema.Struct({ settlementKey: Schema.BigInt }),
+      // quotes that expired unused are deleted on the way: they can never open a session
       execute: (q) => sql`
+        WITH purged AS (DELETE FROM session_quotes WHERE session_id IS NULL AND expires_at < ${ts(q.createdAt)})
         INSERT INTO session_quotes (settlement_key, user_address, content_id, max_amount, deadline, created_at, expires_at)
         VALUES (${keyBase}::numeric + nextval('settlement_key_seq'), ${q.userAddress}, ${q.contentId}, ${q.maxAmount.toString()}::numeric,
                 ${q.deadline.toString()}::numeric, ${ts(q.createdAt)}, ${ts(q.expiresAt)})
