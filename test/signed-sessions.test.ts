@@ -8,7 +8,8 @@ import { SqlClient } from "@effect/sql"
 import { describe, expect, it } from "@effect/vitest"
 import { Cause, Effect, Exit, Layer, Option } from "effect"
 import { type HDAccount } from "viem/accounts"
-import { createWalletClient } from "viem"
+import { readFileSync } from "node:fs"
+import { createWalletClient, isHex, parseAbi } from "viem"
 import { yieldVaultAbi } from "../src/chain/contracts.js"
 import { DevChain } from "../src/chain/ChainInProcess.js"
 import { type Address, toAddress } from "../src/domain/Address.js"
@@ -37,6 +38,28 @@ const viewer = (index: number, principal = 50n * USDC) =>
   })
 
 type Viewer = { readonly account: HDAccount; readonly user: Address }
+
+/** test/globalSetup.ts compiles the contracts: the test-only EIP-1271 wallet's creation code. */
+const mockWalletBytecode = () => {
+  const artifact: unknown = JSON.parse(readFileSync("artifacts/contracts/mocks/MockERC1271Wallet.sol/MockERC1271Wallet.json", "utf8"))
+  const bytecode = typeof artifact === "object" && artifact !== null && "bytecode" in artifact ? artifact.bytecode : undefined
+  if (typeof bytecode !== "string" || !isHex(bytecode)) throw new Error("MockERC1271Wallet is not compiled")
+  return bytecode
+}
+
+/** A contract wallet owned by `owner`'s key (it accepts what that key signs), funded in the vault. */
+const contractViewer = (owner: HDAccount) =>
+  Effect.gen(function* () {
+    const dev = yield* DevChain
+    const address = yield* Effect.promise(async () => {
+      const hash = await dev.walletClient.deployContract({ abi: parseAbi(["constructor(address owner_)"]), bytecode: mockWalletBytecode(), args: [owner.address] })
+      const receipt = await dev.publicClient.waitForTransactionReceipt({ hash })
+      if (!receipt.contractAddress) throw new Error("no contract wallet")
+      return toAddress(receipt.contractAddress)
+    })
+    yield* dev.fund(address, { principal: 50n * USDC, yieldAmount: 0n, allowance: 1_000n * USDC })
+    return { account: owner, user: address }
+  })
 
 /** Asks for a quote through the typed client. */
 const quote = (v: Viewer, contentId: string) =>
@@ -245,6 +268,22 @@ describe("signed sessions: a wallet that requires viewers' authorizations", () =
           const report = yield* outbox.reconcile(0)
           expect(report.confirmed).toBe(1)
           expect((yield* detailOf(sessionId, v)).data.status).toBe("COMPLETED")
+          expect(yield* settlementsOnChain(BigInt(q.data.sessionKey))).toHaveLength(1)
+        }))
+
+      it.effect("a contract wallet's viewer: its EIP-1271 approval opens the session and settles it; another key's signature is 400", () =>
+        Effect.gen(function* () {
+          const time = yield* TimeTravel
+          const v = yield* contractViewer(devAccount(18))
+          const q = yield* quote(v, "intro-to-defi")
+          const stranger = yield* start(v, "intro-to-defi", yield* sign(devAccount(19), q.data))
+          expect(stranger.status).toBe(400)
+          expect(yield* stored(v, q.data.sessionKey)).toEqual({ sessions: [], quote: { sessionId: null } })
+          const started = yield* start(v, "intro-to-defi", yield* sign(v.account, q.data))
+          expect(started.status).toBe(201)
+          yield* time.advance("6 minutes")
+          const stopped = yield* stop(String(dataOf(started.body)["sessionId"]), v)
+          expect(stopped.body).toMatchObject({ data: { status: "completed" } })
           expect(yield* settlementsOnChain(BigInt(q.data.sessionKey))).toHaveLength(1)
         }))
 
