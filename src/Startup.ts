@@ -1,12 +1,13 @@
 import { Effect, Layer, Option } from "effect"
 import { AppConfig } from "./config.js"
-import { bindChain } from "./chain/binding.js"
+import { bindChain, refuseUnsignedInProduction } from "./chain/binding.js"
 import { seedCatalogue } from "./db/seed.js"
 import { Chain } from "./domain/Chain.js"
 
 /** Runs once the database and the chain are up, before the server accepts a request. */
 export const StartupLive = Layer.effectDiscard(
   Effect.gen(function* () {
+    yield* refuseUnsignedInProduction
     yield* bindChain
     const chain = yield* Chain
     const config = yield* AppConfig

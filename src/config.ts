@@ -177,6 +177,13 @@ export const AppConfigSchema = Config.all({
     /** Key prefix of the rate-limit counters in Redis (instances that share limits share a prefix). */
     rateLimitPrefix: Config.string("RATE_LIMIT_PREFIX").pipe(Config.withDefault("payg:ratelimit:"))
   }),
+  /** Viewer-signed sessions (docs/SECURITY.md, point 6): how long a quote may wait, and the deadline's margin. */
+  authorization: Config.all({
+    /** How long a quoted settlement key stays reserved for its viewer and content, waiting for the start. */
+    quoteTtl: Config.duration("AUTHORIZATION_QUOTE_TTL").pipe(Config.withDefault(Duration.minutes(10))),
+    /** Added to a session's longest life in the deadline: time to mine the settlement and retry a debt. */
+    margin: Config.duration("AUTHORIZATION_MARGIN").pipe(Config.withDefault(Duration.days(7)))
+  }),
   /** Traces over OTLP/HTTP (src/platform/Tracing.ts). */
   tracing: Config.all({
     endpoint: otlpEndpoint,

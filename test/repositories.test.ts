@@ -64,7 +64,8 @@ describe("repositories, one way to the database", () => {
             fromYield: null,
             fromPrincipal: null,
             failureReason: null,
-            createdAt: now
+            createdAt: now,
+            authorization: null
           })
           const payment = { txHash: `0x${"ab".repeat(32)}`, blockNumber: 12n, gasUsed: 21_000n, batchSize: 1, fromYield: 0n, fromPrincipal: 7n }
           observed.push(yield* repo.confirm(id, payment, now + 2_000))

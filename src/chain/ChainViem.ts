@@ -1,6 +1,9 @@
 import { Duration, Effect, Layer, Option, Redacted, Schedule } from "effect"
 import {
   type Account,
+  BaseError,
+  ContractFunctionRevertedError,
+  ContractFunctionZeroDataError,
   type Chain as ViemChain,
   type Hex,
   type PublicClient,
@@ -12,6 +15,7 @@ import {
   http,
   isHex,
   getAbiItem,
+  parseAbi,
   parseEventLogs,
   toFunctionSelector,
   webSocket
@@ -39,7 +43,8 @@ import { classify, unavailable } from "./errors.js"
 export interface ChainClients {
   readonly publicClient: PublicClient<Transport, ViemChain>
   readonly walletClient: WalletClient<Transport, ViemChain, Account>
-  readonly binding: ChainBinding
+  /** The deployment; its `requireAuthorization` flag is read from the wallet by `makeChain`. */
+  readonly binding: Omit<ChainBinding, "requireAuthorization">
   readonly confirmations: number
   readonly timeout: Duration.Duration
 }
@@ -66,9 +71,9 @@ const retryTransient = <A, E extends { readonly _tag: string }, R>(effect: Effec
  */
 export const makeChain = (clients: ChainClients) =>
   Effect.gen(function* () {
-    const { binding, confirmations, publicClient, walletClient } = clients
-    const wallet = binding.wallet
-    const vault = binding.vault
+    const { confirmations, publicClient, walletClient } = clients
+    const wallet = clients.binding.wallet
+    const vault = clients.binding.vault
     const sendLock = yield* Effect.makeSemaphore(1)
 
     const read = <A>(label: string, f: () => Promise<A>): Effect.Effect<A, ChainUnavailable> =>
@@ -78,6 +83,12 @@ export const makeChain = (clients: ChainClients) =>
         trackChainCall(label),
         Effect.withSpan(`Chain.${label}`)
       )
+
+    // immutable on chain: read once, kept in the binding (and shown by /api/status)
+    const requireAuthorization = yield* read("requireAuthorization", () =>
+      publicClient.readContract({ address: wallet, abi: streamingWalletAbi, functionName: "requireAuthorization" })
+    ).pipe(Effect.mapError((e) => new StartupError({ reason: `cannot read the StreamingWallet's requireAuthorization flag at ${wallet}: ${e.reason}` })))
+    const binding: ChainBinding = { ...clients.binding, requireAuthorization }
 
     const settledEvent = [getAbiItem({ abi: streamingWalletAbi, name: "SessionSettled" })]
     const rejectedEvent = [getAbiItem({ abi: streamingWalletAbi, name: "SettlementRejected" })]
@@ -251,9 +262,26 @@ export const makeChain = (clients: ChainClients) =>
       settle,
       settleBatch,
       findSettlement,
-      verifyPayment
+      verifyPayment,
+      isValidSignature: (signer, hash, signature) =>
+        Effect.gen(function* () {
+          const code = yield* read("getCode", () => publicClient.getCode({ address: signer }))
+          if (code === undefined || code === "0x") return false
+          // a wallet that reverts or answers anything but the magic value refuses the signature, as on chain
+          const answer = yield* read("isValidSignature", () =>
+            publicClient.readContract({ address: signer, abi: erc1271Abi, functionName: "isValidSignature", args: [hash, signature] }).catch((e: unknown) => {
+              if (e instanceof BaseError && e.walk((x) => x instanceof ContractFunctionRevertedError || x instanceof ContractFunctionZeroDataError) !== null) return "0x"
+              throw e
+            })
+          )
+          return answer === EIP1271_MAGIC
+        })
     })
   })
+
+/** EIP-1271: a contract wallet's signature check, and the value it returns for a valid signature. */
+const erc1271Abi = parseAbi(["function isValidSignature(bytes32 hash, bytes signature) view returns (bytes4)"])
+const EIP1271_MAGIC = "0x1626ba7e"
 
 /** `settle`'s arguments: the request and the viewer's authorization (empty fields when it carries none). */
 const settleArgs = (r: SettlementRequest) => {

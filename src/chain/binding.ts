@@ -37,7 +37,7 @@ export const bindChain = Effect.gen(function* () {
       })
     }
     yield* sql.withTransaction(
-      Effect.all([sql`DELETE FROM settlements`, sql`DELETE FROM sessions`, sql`DELETE FROM idempotency_keys`, sql`DELETE FROM chain_binding`])
+      Effect.all([sql`DELETE FROM settlements`, sql`DELETE FROM session_quotes`, sql`DELETE FROM sessions`, sql`DELETE FROM idempotency_keys`, sql`DELETE FROM chain_binding`])
     )
     yield* Effect.logWarning("RESET_ON_CHAIN_CHANGE: deleted the sessions of the previous chain", { previous: describe(row) })
   }
@@ -45,3 +45,17 @@ export const bindChain = Effect.gen(function* () {
     INSERT INTO chain_binding (chain_id, usdc, vault, wallet, kind)
     VALUES (${b.chainId}, ${b.usdc}, ${b.vault}, ${b.wallet}, ${b.kind})`
 }).pipe(Effect.withSpan("Chain.bind"))
+
+/**
+ * Production settles only viewer-signed sessions (issue 14): a wallet deployed without
+ * `requireAuthorization` lets the operator key alone charge any viewer up to their allowance, so the
+ * server refuses to start against one when NODE_ENV=production.
+ */
+export const refuseUnsignedInProduction = Effect.gen(function* () {
+  const { binding } = yield* Chain
+  const config = yield* AppConfig
+  if (config.nodeEnv !== "production" || binding.requireAuthorization) return
+  return yield* new StartupError({
+    reason: `the StreamingWallet ${binding.wallet} on chain ${binding.chainId} does not require viewers' authorizations (requireAuthorization is false), so the operator key alone could charge any viewer; production needs a wallet deployed with --require-authorization true (docs/CONTRACTS.md, Deployment)`
+  })
+})

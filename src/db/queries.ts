@@ -12,7 +12,8 @@ export const SELECT_SESSION = `SELECT s.id, s.settlement_key::text AS "settlemen
              t.mode AS "sMode", t.amount::text AS "sAmount", t.user_tx_hash AS "sUserTxHash", t.status AS "sStatus",
              t.attempts AS "sAttempts", t.tx_hash AS "sTxHash", t.block_number::text AS "sBlockNumber",
              t.gas_used::text AS "sGasUsed", t.batch_size AS "sBatchSize", t.from_yield::text AS "sFromYield",
-             t.from_principal::text AS "sFromPrincipal", t.failure_reason AS "sFailureReason", t.created_at AS "sCreatedAt"
+             t.from_principal::text AS "sFromPrincipal", t.failure_reason AS "sFailureReason", t.created_at AS "sCreatedAt",
+             s.authorization_max_amount::text AS "authMaxAmount", s.authorization_deadline::text AS "authDeadline", s.authorization_signature AS "authSignature"
       FROM sessions s
       JOIN content c ON c.content_id = s.content_id
       LEFT JOIN settlements t ON t.session_id = s.id`

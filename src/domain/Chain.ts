@@ -13,6 +13,11 @@ export interface ChainBinding {
   readonly fromBlock: bigint
   /** "in-process" (new at every start) or "rpc". */
   readonly kind: "in-process" | "rpc"
+  /**
+   * The wallet's immutable `requireAuthorization` flag, read from the chain at start: when true no
+   * settlement moves a viewer's funds without the viewer's signed `SessionAuthorization`.
+   */
+  readonly requireAuthorization: boolean
 }
 
 export interface ChainStatus {
@@ -118,6 +123,11 @@ export class Chain extends Context.Tag("payg/Chain")<
      * session, matching `expected` in every field (`paymentMismatch`), with enough confirmations.
      */
     readonly verifyPayment: (txHash: `0x${string}`, expected: ExpectedPayment) => Effect.Effect<Settlement, ChainUnavailable | PaymentNotProven>
+    /**
+     * Whether `signer` is a contract wallet that accepts `signature` for the EIP-712 digest `hash`
+     * (EIP-1271 `isValidSignature`); false for an address without code, as on chain.
+     */
+    readonly isValidSignature: (signer: Address, hash: `0x${string}`, signature: `0x${string}`) => Effect.Effect<boolean, ChainUnavailable>
   }
 >() {}
 

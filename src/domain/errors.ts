@@ -98,3 +98,15 @@ export class DatabaseUnavailable extends Schema.TaggedError<DatabaseUnavailable>
     return `the database is unavailable: ${this.reason}`
   }
 }
+
+/**
+ * A session start whose viewer authorization (issue 14) is missing, does not match its quote, or is not
+ * the viewer's signature of these terms: nothing is stored.
+ */
+export class AuthorizationRefused extends Schema.TaggedError<AuthorizationRefused>()("AuthorizationRefused", {
+  reason: Schema.String
+}) {
+  override get message(): string {
+    return `the session authorization is refused: ${this.reason}`
+  }
+}

@@ -1,5 +1,6 @@
 import { Effect } from "effect"
 import type {
+  AuthorizationRefused,
   ChainUnavailable,
   ContentNotFound,
   ContentNotSellable,
@@ -16,6 +17,7 @@ import type { IllegalTransition } from "../domain/Session.js"
 import { BadRequest, Conflict, Forbidden, NotFound, PaymentRequired, ServiceUnavailable, type Unauthorized } from "./errors.js"
 
 export type DomainError =
+  | AuthorizationRefused
   | ChainUnavailable
   | ContentNotFound
   | ContentNotSellable
@@ -42,6 +44,7 @@ const statusOf = {
   ContentNotSellable: BadRequest,
   InsufficientBalance: BadRequest,
   PaymentNotProven: BadRequest,
+  AuthorizationRefused: BadRequest,
   DebtOutstanding: PaymentRequired,
   SessionAlreadyOpen: Conflict,
   IllegalTransition: Conflict,

@@ -55,6 +55,7 @@ const idempotencyKey: Json = {
 /** Example request bodies, by operation id. */
 const requestExamples: Record<string, Json> = {
   "session.start": { userAddress: "0x70997970C51812dc3A010C7d01b50e0d17dc79C8", contentId: "intro-to-defi" },
+  "session.quote": { userAddress: "0x70997970C51812dc3A010C7d01b50e0d17dc79C8", contentId: "intro-to-defi" },
   "session.pause": { sessionId: "session_lx7g2h_a1b2c3d4", userAddress: "0x70997970C51812dc3A010C7d01b50e0d17dc79C8" },
   "session.resume": { sessionId: "session_lx7g2h_a1b2c3d4", userAddress: "0x70997970C51812dc3A010C7d01b50e0d17dc79C8" },
   "session.stop": { sessionId: "session_lx7g2h_a1b2c3d4", userAddress: "0x70997970C51812dc3A010C7d01b50e0d17dc79C8" },

@@ -18,7 +18,68 @@ const TxHash = Schema.TemplateLiteral(Schema.Literal("0x"), Schema.String).pipe(
   Schema.pattern(/^0x[0-9a-fA-F]{64}$/, { message: () => "must be 0x followed by 64 hexadecimal digits" })
 )
 
-export const StartRequest = Schema.Struct({ userAddress: AddressFromString, contentId: ContentId }).annotations(strict)
+/** A uint256 on the wire: decimal digits (no sign, no exponent), below 2^256. */
+const Uint256String = Schema.compose(
+  Schema.String.pipe(Schema.pattern(/^[0-9]{1,78}$/, { message: () => "must be decimal digits" })),
+  Schema.BigInt
+).pipe(Schema.filter((n) => n < 2n ** 256n, { message: () => "must be below 2^256" }))
+  .annotations({ jsonSchema: { type: "string", pattern: "^[0-9]{1,78}$", description: "A uint256 as a decimal string" } })
+
+const Signature = Schema.TemplateLiteral(Schema.Literal("0x"), Schema.String).pipe(
+  Schema.pattern(/^0x(?:[0-9a-fA-F]{2}){1,2048}$/, { message: () => "must be 0x followed by an even number of hexadecimal digits (at most 4096)" })
+)
+
+/** The viewer's signature of a quote's typed data, and the terms signed (they must cover the session). */
+export const StartAuthorization = Schema.Struct({
+  sessionKey: Uint256String.annotations({ description: "The quoted settlement key (POST /api/session/quote)" }),
+  maxAmount: Uint256String.annotations({ description: "The signed maximum: at least the content's price" }),
+  deadline: Schema.Int.pipe(Schema.between(0, Number.MAX_SAFE_INTEGER)).annotations({ description: "The signed deadline, unix seconds" }),
+  signature: Signature.annotations({ description: "The viewer's EIP-712 signature (65 bytes for an EOA; a contract wallet's EIP-1271 bytes)" })
+}).annotations({ ...strict, identifier: "StartAuthorization" })
+
+export const StartRequest = Schema.Struct({
+  userAddress: AddressFromString,
+  contentId: ContentId,
+  authorization: Schema.optional(StartAuthorization).annotations({
+    description: "The viewer's signed consent to this session's settlement: required when /api/status says authorizationRequired"
+  })
+}).annotations(strict)
+
+export const QuoteRequest = Schema.Struct({ userAddress: AddressFromString, contentId: ContentId }).annotations(strict)
+
+const Digits = Schema.String.annotations({ jsonSchema: { type: "string", pattern: "^[0-9]{1,78}$" } })
+const Hex = Schema.TemplateLiteral(Schema.Literal("0x"), Schema.String)
+
+/** What viem's `signTypedData` takes, once the message's uint256 fields (decimal strings) are read as bigint. */
+export const TypedData = Schema.Struct({
+  domain: Schema.Struct({
+    name: Schema.Literal("StreamingWallet"),
+    version: Schema.Literal("1"),
+    chainId: Schema.Int,
+    verifyingContract: Hex
+  }),
+  types: Schema.Struct({
+    SessionAuthorization: Schema.Array(Schema.Struct({ name: Schema.String, type: Schema.String }))
+  }),
+  primaryType: Schema.Literal("SessionAuthorization"),
+  message: Schema.Struct({
+    viewer: Hex,
+    contentId: Hex.annotations({ description: "The on-chain content id: keccak256 of the catalogue id" }),
+    sessionKey: Digits,
+    maxAmount: Digits,
+    deadline: Digits
+  }).annotations({ description: "sessionKey, maxAmount and deadline are uint256 decimal strings: pass BigInt(value) to signTypedData" })
+}).annotations({ identifier: "SessionAuthorizationTypedData" })
+
+export const Quoted = Schema.Struct({
+  contentId: Schema.String,
+  authorizationRequired: Schema.Boolean.annotations({ description: "Whether start needs this signature (the wallet's requireAuthorization flag)" }),
+  sessionKey: Digits.annotations({ description: "The settlement key reserved for this viewer and content" }),
+  maxAmount: AmountString.annotations({ description: "The content's full price: the most the session can cost" }),
+  deadline: Schema.Int.annotations({ description: "Unix seconds: the last moment the settlement may be mined" }),
+  expiresAt: Timestamp.annotations({ description: "Start the session before this, or ask for a new quote" }),
+  typedData: TypedData
+})
 export const SessionRef = Schema.Struct({ sessionId: SessionId, userAddress: AddressFromString }).annotations(strict)
 export const StopRequest = Schema.Struct({
   sessionId: SessionId,
@@ -158,7 +219,20 @@ export class SessionApi extends HttpApiGroup.make("session")
       .annotate(OpenApi.Summary, "Start watching an item")
       .annotate(
         OpenApi.Description,
-        "Opens a session for the address and reserves the item's full price. 400 bad input or insufficient spendable balance, 402 while the address owes a debt, 404 unknown content, 409 already open for this item"
+        "Opens a session for the address and reserves the item's full price. With `authorization` (mandatory when /api/status says authorizationRequired), the viewer's signature of a quote is checked first and kept with the session's settlement. 400 bad input, insufficient spendable balance, or an authorization refused (missing, another signer, content or key, an unknown, used or expired quote, maxAmount below the price, a deadline too early), and then nothing is stored; 402 while the address owes a debt, 404 unknown content, 409 already open for this item"
+      )
+  )
+  .add(
+    HttpApiEndpoint.post("quote", "/api/session/quote")
+      .setPayload(QuoteRequest)
+      .addSuccess(Envelope(Quoted))
+      .addError(BadRequestError)
+      .addError(NotFoundError)
+      .addError(ServiceUnavailableError)
+      .annotate(OpenApi.Summary, "Get the authorization to sign for a session")
+      .annotate(
+        OpenApi.Description,
+        "Reserves a settlement key for the address and item (single-use, until expiresAt) and returns the EIP-712 SessionAuthorization to sign with the viewer's wallet (viem signTypedData; free, no transaction): the key, the maximum (the item's full price) and the deadline. Then start with `authorization`. 400 bad input or not sellable, 404 unknown content"
       )
   )
   .add(

@@ -6,6 +6,7 @@ import { ok } from "../http/envelope.js"
 import { BadRequest } from "../http/errors.js"
 import { httpErrors } from "../http/mapErrors.js"
 import { Sessions } from "./Sessions.js"
+import { quoted } from "./quoteView.js"
 import * as View from "./views.js"
 
 export const SessionHttp = HttpApiBuilder.group(PaygApi, "session", (handlers) =>
@@ -13,10 +14,18 @@ export const SessionHttp = HttpApiBuilder.group(PaygApi, "session", (handlers) =
     const sessions = yield* Sessions
     const now = Clock.currentTimeMillis
     return handlers
+      .handle("quote", ({ payload }) =>
+        Effect.gen(function* () {
+          const user = yield* (yield* Caller).actingFor(payload.userAddress)
+          const q = yield* sessions.quote(user, payload.contentId)
+          return yield* ok(quoted(q))
+        }).pipe(httpErrors)
+      )
       .handle("start", ({ payload }) =>
         Effect.gen(function* () {
           const user = yield* (yield* Caller).actingFor(payload.userAddress)
-          const { content, session } = yield* sessions.start(user, payload.contentId)
+          const signed = Option.map(Option.fromNullable(payload.authorization), (a) => ({ ...a, deadline: BigInt(a.deadline) }))
+          const { content, session } = yield* sessions.start(user, payload.contentId, signed)
           return yield* ok({
             sessionId: session.id,
             status: "active" as const,

@@ -3,7 +3,7 @@ import type { SqlError } from "@effect/sql/SqlError"
 import { Context, Effect, Layer, Option, Schema } from "effect"
 import { randomBytes } from "node:crypto"
 import { Address } from "../domain/Address.js"
-import { settlementKeyBase } from "../domain/Chain.js"
+import { type SessionAuthorization, settlementKeyBase } from "../domain/Chain.js"
 import type { SessionClock, SessionId } from "../domain/Session.js"
 import { SessionId as SessionIdSchema, SessionStatus as SessionStatusSchema } from "../domain/Session.js"
 import { DatabaseUnavailable, SessionAlreadyOpen } from "../domain/errors.js"
@@ -24,6 +24,8 @@ export interface SessionRecord {
   readonly finalCost: bigint | null
   readonly failureReason: string | null
   readonly updatedAt: number
+  /** The viewer's signed consent to this session's settlement (issue 14); null for an unsigned session. */
+  readonly authorization: SessionAuthorization | null
   readonly settlement: Option.Option<SettlementRecord>
 }
 
@@ -46,6 +48,8 @@ export interface SettlementRecord {
   readonly fromPrincipal: bigint | null
   readonly failureReason: string | null
   readonly createdAt: number
+  /** The session's signed authorization, carried by every send of this settlement (see settlementRequestOf). */
+  readonly authorization: SessionAuthorization | null
 }
 
 export type SettlementStatus = "PENDING" | "DEBT" | "CONFIRMED" | "FAILED"
@@ -57,6 +61,24 @@ export interface NewSession {
   readonly fullPrice: bigint
   readonly totalDuration: number
   readonly clock: SessionClock
+  /** A signed session: the quoted key the viewer signed for, and the authorization. Else a new key is drawn. */
+  readonly signed?: { readonly settlementKey: bigint; readonly authorization: SessionAuthorization }
+}
+
+/** A settlement key reserved for one viewer and content (POST /api/session/quote), until `expiresAt`. */
+export interface NewQuote {
+  readonly userAddress: Address
+  readonly contentId: string
+  readonly maxAmount: bigint
+  readonly deadline: bigint
+  readonly createdAt: number
+  readonly expiresAt: number
+}
+
+export interface QuoteRecord extends NewQuote {
+  readonly settlementKey: bigint
+  /** The session that used the quote; null while unused. */
+  readonly sessionId: string | null
 }
 
 export interface ConfirmedPayment {
@@ -125,6 +147,12 @@ export class SessionRepo extends Context.Tag("payg/SessionRepo")<
     readonly debtOf: (user: Address) => Effect.Effect<bigint, DatabaseUnavailable>
     /** DEBT settlements last touched before `before`, oldest first (the reconciler's retries). */
     readonly debts: (before: number, limit: number) => Effect.Effect<ReadonlyArray<SettlementRecord>, DatabaseUnavailable>
+    /** Stores a quote under a new settlement key (drawn like a session's), deleting quotes expired unused: the key. */
+    readonly insertQuote: (q: NewQuote) => Effect.Effect<bigint, DatabaseUnavailable>
+    /** Reads and row-locks a quote: call inside a transaction. */
+    readonly lockQuote: (settlementKey: bigint) => Effect.Effect<Option.Option<QuoteRecord>, DatabaseUnavailable>
+    /** Marks a quote used by a session (once: a used quote is never used again). */
+    readonly useQuote: (settlementKey: bigint, sessionId: SessionId) => Effect.Effect<void, DatabaseUnavailable>
   }
 >() {}
 
@@ -168,9 +196,17 @@ const SessionRow = Schema.Struct({
   sFromYield: Schema.NullOr(Schema.BigInt),
   sFromPrincipal: Schema.NullOr(Schema.BigInt),
   sFailureReason: Schema.NullOr(Schema.String),
-  sCreatedAt: Schema.NullOr(Millis)
+  sCreatedAt: Schema.NullOr(Millis),
+  authMaxAmount: Schema.NullOr(Schema.BigInt),
+  authDeadline: Schema.NullOr(Schema.BigInt),
+  authSignature: Schema.NullOr(Schema.String)
 })
 type SessionRow = typeof SessionRow.Type
+
+const authorizationOf = (r: SessionRow): SessionAuthorization | null =>
+  r.authMaxAmount === null || r.authDeadline === null || r.authSignature === null || !r.authSignature.startsWith("0x")
+    ? null
+    : { maxAmount: r.authMaxAmount, deadline: r.authDeadline, signature: `0x${r.authSignature.slice(2)}` }
 
 /** The decoded row in the record's shape: the session and, when it has one, its settlement. */
 const toRecord = (r: SessionRow): SessionRecord => ({
@@ -193,6 +229,7 @@ const toRecord = (r: SessionRow): SessionRecord => ({
   finalCost: r.finalCost,
   failureReason: r.failureReason,
   updatedAt: r.updatedAt,
+  authorization: authorizationOf(r),
   settlement:
     r.sStatus === null || r.sMode === null || r.sAmount === null
       ? Option.none()
@@ -213,7 +250,8 @@ const toRecord = (r: SessionRow): SessionRecord => ({
           fromYield: r.sFromYield,
           fromPrincipal: r.sFromPrincipal,
           failureReason: r.sFailureReason,
-          createdAt: r.sCreatedAt ?? 0
+          createdAt: r.sCreatedAt ?? 0,
+          authorization: authorizationOf(r)
         })
 })
 
@@ -371,14 +409,54 @@ export const SessionRepoPg = Layer.effect(
         SELECT (SELECT status FROM prev WHERE EXISTS (SELECT 1 FROM t)) AS was`
     })
 
+    const newQuote = SqlSchema.single({
+      Request: Schema.Struct({
+        userAddress: Schema.String,
+        contentId: Schema.String,
+        maxAmount: Schema.BigIntFromSelf,
+        deadline: Schema.BigIntFromSelf,
+        createdAt: Schema.Number,
+        expiresAt: Schema.Number
+      }),
+      Result: Schema.Struct({ settlementKey: Schema.BigInt }),
+      // quotes that expired unused are deleted on the way: they can never open a session
+      execute: (q) => sql`
+        WITH purged AS (DELETE FROM session_quotes WHERE session_id IS NULL AND expires_at < ${ts(q.createdAt)})
+        INSERT INTO session_quotes (settlement_key, user_address, content_id, max_amount, deadline, created_at, expires_at)
+        VALUES (${keyBase}::numeric + nextval('settlement_key_seq'), ${q.userAddress}, ${q.contentId}, ${q.maxAmount.toString()}::numeric,
+                ${q.deadline.toString()}::numeric, ${ts(q.createdAt)}, ${ts(q.expiresAt)})
+        RETURNING settlement_key::text AS "settlementKey"`
+    })
+    const quoteByKey = SqlSchema.findOne({
+      Request: Schema.BigIntFromSelf,
+      Result: Schema.Struct({
+        settlementKey: Schema.BigInt,
+        userAddress: Address,
+        contentId: Schema.String,
+        maxAmount: Schema.BigInt,
+        deadline: Schema.BigInt,
+        createdAt: Millis,
+        expiresAt: Millis,
+        sessionId: Schema.NullOr(Schema.String)
+      }),
+      execute: (key) => sql`
+        SELECT settlement_key::text AS "settlementKey", user_address AS "userAddress", content_id AS "contentId",
+               max_amount::text AS "maxAmount", deadline::text AS "deadline", created_at AS "createdAt", expires_at AS "expiresAt",
+               session_id AS "sessionId"
+        FROM session_quotes WHERE settlement_key = ${key.toString()}::numeric FOR UPDATE`
+    })
+
     return SessionRepo.of({
       insert: (s) =>
         sql`
           INSERT INTO sessions (id, settlement_key, user_address, content_id, status, full_price, total_duration, started_at,
-                                active_ms, paused_ms, segment_started_at, updated_at)
-          VALUES (${s.id}, ${keyBase}::numeric + nextval('settlement_key_seq'), ${s.userAddress}, ${s.contentId}, ${s.clock.status}, ${s.fullPrice.toString()}, ${s.totalDuration},
+                                active_ms, paused_ms, segment_started_at, updated_at,
+                                authorization_max_amount, authorization_deadline, authorization_signature)
+          VALUES (${s.id}, ${s.signed === undefined ? sql`${keyBase}::numeric + nextval('settlement_key_seq')` : sql`${s.signed.settlementKey.toString()}::numeric`},
+                  ${s.userAddress}, ${s.contentId}, ${s.clock.status}, ${s.fullPrice.toString()}, ${s.totalDuration},
                   ${ts(s.clock.startedAt)}, ${s.clock.activeMs}, ${s.clock.pausedMs}, ${ts(s.clock.segmentStartedAt)},
-                  ${ts(s.clock.startedAt)})`.pipe(
+                  ${ts(s.clock.startedAt)}, ${s.signed?.authorization.maxAmount.toString() ?? null}::numeric,
+                  ${s.signed?.authorization.deadline.toString() ?? null}::numeric, ${s.signed?.authorization.signature ?? null})`.pipe(
           Effect.catchIf(isUniqueViolation, () => Effect.fail(new SessionAlreadyOpen({ contentId: s.contentId }))),
           Effect.zipRight(byId(s.id)),
           Effect.flatMap(Option.match({ onNone: () => Effect.die("inserted session vanished"), onSome: (r) => Effect.succeed(toRecord(r)) })),
@@ -416,7 +494,18 @@ export const SessionRepoPg = Layer.effect(
         ),
       confirm: (sessionId, p, now) => confirmed({ sessionId, p, now }).pipe(Effect.map((r) => r.changed > 0), orUnavailable),
       fail: (sessionId, reason, now) => failed({ sessionId, reason, now }).pipe(Effect.map((r) => r.changed > 0), orUnavailable),
-      owe: (sessionId, reason, now) => owed({ sessionId, reason, now }).pipe(Effect.map((r) => Option.fromNullable(r.was)), orUnavailable)
+      owe: (sessionId, reason, now) => owed({ sessionId, reason, now }).pipe(Effect.map((r) => Option.fromNullable(r.was)), orUnavailable),
+      insertQuote: (q) =>
+        newQuote(q).pipe(
+          Effect.map((r) => r.settlementKey),
+          orUnavailable
+        ),
+      lockQuote: (settlementKey) => quoteByKey(settlementKey).pipe(orUnavailable),
+      useQuote: (settlementKey, sessionId) =>
+        sql`UPDATE session_quotes SET session_id = ${sessionId} WHERE settlement_key = ${settlementKey.toString()}::numeric AND session_id IS NULL`.pipe(
+          Effect.asVoid,
+          orUnavailable
+        )
     })
   })
 )

@@ -1,11 +1,14 @@
 import { SqlClient } from "@effect/sql"
 import { SqlError } from "@effect/sql/SqlError"
-import { Clock, Context, Effect, Either, Layer, Metric, Option } from "effect"
+import { Clock, Context, Duration, Effect, Either, Layer, Metric, Option } from "effect"
 import { randomBytes } from "node:crypto"
 import { ContentRepo } from "../content/ContentRepo.js"
 import type { Address } from "../domain/Address.js"
-import { Chain } from "../domain/Chain.js"
+import { AppConfig } from "../config.js"
+import { eoaSigned, quoteDeadline, sessionAuthorizationTypedData, sessionLifetime, termsProblem } from "../chain/authorization.js"
+import { Chain, type SessionAuthorization } from "../domain/Chain.js"
 import {
+  AuthorizationRefused,
   type ChainUnavailable,
   ContentNotFound,
   ContentNotSellable,
@@ -21,12 +24,26 @@ import * as Session from "../domain/Session.js"
 import type { ContentItem } from "../domain/Content.js"
 import { isConnectionFailure } from "../db/errors.js"
 import { sessionsStarted, sessionsStopped } from "../metrics/Metrics.js"
-import { type HistoryCursor, type SessionRecord, SessionRepo, type SettlementRecord } from "./SessionRepo.js"
+import { type HistoryCursor, type QuoteRecord, type SessionRecord, SessionRepo, type SettlementRecord } from "./SessionRepo.js"
 import { SettlementOutbox } from "./SettlementOutbox.js"
 
 export interface Started {
   readonly session: SessionRecord
   readonly content: ContentItem
+}
+
+/** The viewer's authorization given at start: the quoted key and the signed terms. */
+export interface SignedStart extends SessionAuthorization {
+  readonly sessionKey: bigint
+}
+
+/** A quote: the reserved key, the terms to sign and the EIP-712 typed data that says them. */
+export interface Quote {
+  readonly quote: QuoteRecord
+  readonly content: ContentItem
+  /** Whether the wallet settles only signed sessions (then start needs the signature). */
+  readonly authorizationRequired: boolean
+  readonly typedData: ReturnType<typeof sessionAuthorizationTypedData>
 }
 
 /** Who asks: a viewer (checked against the session's owner) or the system (sweeper). */
@@ -52,11 +69,18 @@ const sqlTx = <A, E, R>(sql: SqlClient.SqlClient, effect: Effect.Effect<A, E, R>
 export class Sessions extends Context.Tag("payg/Sessions")<
   Sessions,
   {
-    readonly start: (
+    /** Reserves a settlement key for the viewer and content and says what to sign for it. */
+    readonly quote: (
       user: Address,
       contentId: string
+    ) => Effect.Effect<Quote, ContentNotFound | ContentNotSellable | ChainUnavailable | DatabaseUnavailable>
+    readonly start: (
+      user: Address,
+      contentId: string,
+      signed: Option.Option<SignedStart>
     ) => Effect.Effect<
       Started,
+      | AuthorizationRefused
       | ContentNotFound
       | ContentNotSellable
       | SessionAlreadyOpen
@@ -93,6 +117,11 @@ export const SessionsLive = Layer.effect(
     const contents = yield* ContentRepo
     const chain = yield* Chain
     const outbox = yield* SettlementOutbox
+    const config = yield* AppConfig
+    const seconds = (d: Duration.Duration) => Math.ceil(Duration.toMillis(d) / 1000)
+    const domain = { chainId: chain.binding.chainId, wallet: chain.binding.wallet }
+    const lifetimeOf = (content: ContentItem) =>
+      sessionLifetime({ totalDuration: content.totalDuration, maxIdle: seconds(config.settlement.sessionMaxIdle), margin: seconds(config.authorization.margin) })
 
     const owned = (rec: Option.Option<SessionRecord>, id: string, actor: Actor) =>
       Effect.gen(function* () {
@@ -145,15 +174,73 @@ export const SessionsLive = Layer.effect(
         return item
       })
 
-    const start = Effect.fn("Sessions.start")(function* (user: Address, contentId: string) {
+    const quote = Effect.fn("Sessions.quote")(function* (user: Address, contentId: string) {
       const content = yield* sellable(contentId)
       const now = yield* Clock.currentTimeMillis
+      const terms = {
+        userAddress: user,
+        contentId,
+        maxAmount: content.fullPrice,
+        deadline: quoteDeadline(now, { quoteTtl: seconds(config.authorization.quoteTtl), lifetime: lifetimeOf(content) }),
+        createdAt: now,
+        expiresAt: now + Duration.toMillis(config.authorization.quoteTtl)
+      }
+      const settlementKey = yield* repo.insertQuote(terms)
+      return {
+        quote: { ...terms, settlementKey, sessionId: null },
+        content,
+        authorizationRequired: chain.binding.requireAuthorization,
+        typedData: sessionAuthorizationTypedData(domain, { viewer: user, contentId, sessionKey: settlementKey, maxAmount: terms.maxAmount, deadline: terms.deadline })
+      }
+    })
+
+    /** The signed terms cover this session and are the viewer's signature (an EOA's, else a contract wallet's EIP-1271 answer). */
+    const checkSignature = (user: Address, content: ContentItem, signed: SignedStart, now: number) =>
+      Effect.gen(function* () {
+        const problem = termsProblem(signed, { price: content.fullPrice, nowMs: now, lifetime: lifetimeOf(content) })
+        if (Option.isSome(problem)) return yield* new AuthorizationRefused({ reason: problem.value })
+        const terms = { viewer: user, contentId: content.contentId, sessionKey: signed.sessionKey, maxAmount: signed.maxAmount, deadline: signed.deadline }
+        const eoa = eoaSigned(domain, terms, signed.signature)
+        if (yield* eoa.ok) return
+        if (yield* chain.isValidSignature(user, eoa.digest, signed.signature)) return
+        return yield* new AuthorizationRefused({
+          reason: `the signature is not ${user}'s signature of these terms (content '${content.contentId}', settlement key ${signed.sessionKey}, maxAmount ${signed.maxAmount}, deadline ${signed.deadline}) for chain ${domain.chainId} and StreamingWallet ${domain.wallet}`
+        })
+      })
+
+    /** The quote of the signed key: this viewer's, for this content, unused and unexpired (row-locked: call in the start's transaction). */
+    const checkQuote = (user: Address, contentId: string, sessionKey: bigint, now: number) =>
+      Effect.gen(function* () {
+        const found = yield* repo.lockQuote(sessionKey)
+        const refuse = (reason: string) => Effect.fail(new AuthorizationRefused({ reason }))
+        if (Option.isNone(found) || found.value.userAddress !== user) {
+          return yield* refuse(`settlement key ${sessionKey} was not quoted for this address: ask POST /api/session/quote for a key to sign`)
+        }
+        const q = found.value
+        if (q.contentId !== contentId) return yield* refuse(`settlement key ${sessionKey} was quoted for another content ('${q.contentId}')`)
+        if (q.sessionId !== null) return yield* refuse(`settlement key ${sessionKey} was already used by session ${q.sessionId}: ask for a new quote`)
+        if (q.expiresAt < now) return yield* refuse(`the quote of settlement key ${sessionKey} expired at ${new Date(q.expiresAt).toISOString()}: ask for a new quote`)
+      })
+
+    const start = Effect.fn("Sessions.start")(function* (user: Address, contentId: string, signed: Option.Option<SignedStart>) {
+      const content = yield* sellable(contentId)
+      const now = yield* Clock.currentTimeMillis
+      if (Option.isNone(signed) && chain.binding.requireAuthorization) {
+        return yield* new AuthorizationRefused({
+          reason: "this deployment settles only sessions the viewer signed: ask POST /api/session/quote, sign its typedData and start with `authorization`"
+        })
+      }
       const id = Session.makeSessionId(now, yield* randomHex8)
       yield* Effect.annotateCurrentSpan("sessionId", id)
       const session = yield* sqlTx(
         sql,
         Effect.gen(function* () {
           yield* repo.lockUser(user)
+          // the quote first (its problems are the clearest to the viewer), then the signed terms
+          if (Option.isSome(signed)) {
+            yield* checkQuote(user, contentId, signed.value.sessionKey, now)
+            yield* checkSignature(user, content, signed.value, now)
+          }
           // a viewer who owes for a session already watched starts nothing until it is paid
           const debt = yield* repo.debtOf(user)
           if (debt > 0n) return yield* new DebtOutstanding({ debt })
@@ -168,14 +255,20 @@ export const SessionsLive = Layer.effect(
           const spendable = usable > reserved ? usable - reserved : 0n
           const required = Session.estimatedCost(content.fullPrice)
           if (spendable < required) return yield* new InsufficientBalance({ required, spendable })
-          return yield* repo.insert({
+          const inserted = yield* repo.insert({
             id,
             userAddress: user,
             contentId,
             fullPrice: content.fullPrice,
             totalDuration: content.totalDuration,
-            clock: Session.start(now)
+            clock: Session.start(now),
+            ...Option.match(signed, {
+              onNone: () => ({}),
+              onSome: ({ sessionKey, ...authorization }) => ({ signed: { settlementKey: sessionKey, authorization } })
+            })
           })
+          if (Option.isSome(signed)) yield* repo.useQuote(signed.value.sessionKey, id)
+          return inserted
         })
       )
       yield* Metric.increment(sessionsStarted)
@@ -223,7 +316,8 @@ export const SessionsLive = Layer.effect(
             fromYield: null,
             fromPrincipal: null,
             failureReason: null,
-            createdAt: now
+            createdAt: now,
+            authorization: rec.authorization
           }
           yield* repo.insertSettlement(outbox)
           return { id: rec.id, outbox: Option.some(outbox) }
@@ -235,6 +329,7 @@ export const SessionsLive = Layer.effect(
     })
 
     return Sessions.of({
+      quote,
       start,
       pause: Effect.fn("Sessions.pause")((id: string, actor: Actor) => transition(id, actor, Session.pause)),
       resume: Effect.fn("Sessions.resume")((id: string, actor: Actor) => transition(id, actor, Session.resume)),

@@ -4,6 +4,7 @@ import type { DatabaseUnavailable } from "../domain/errors.js"
 import { settlementDebts, settlementDebtsPaid, settlementsConfirmed, settlementsFailed } from "../metrics/Metrics.js"
 import { type SettlementRecord, SessionRepo } from "./SessionRepo.js"
 import { SettlementSender } from "./SettlementSender.js"
+import { settlementRequestOf } from "./settlementRequest.js"
 
 export interface ReconcileReport {
   readonly confirmed: number
@@ -112,7 +113,7 @@ export const SettlementOutboxLive = Layer.effect(
       })
 
     const finishOperator = (s: SettlementRecord) =>
-      sender.send({ sessionKey: s.settlementKey, user: s.userAddress, contentId: s.contentId, amount: s.amount }).pipe(
+      sender.send(settlementRequestOf(s)).pipe(
         Effect.matchEffect({
           onSuccess: (paid) => confirm(s, paid),
           onFailure: (e) => {

@@ -16,7 +16,11 @@ export const Status = Schema.Struct({
     chainId: Schema.Int,
     blockNumber: Schema.Int
   }),
-  database: Schema.Struct({ reachable: Schema.Boolean })
+  database: Schema.Struct({ reachable: Schema.Boolean }),
+  authorizationRequired: Schema.Boolean.annotations({
+    description:
+      "The StreamingWallet's immutable requireAuthorization flag: when true, every session needs the viewer's signed authorization (POST /api/session/quote, then start with `authorization`)"
+  })
 })
 
 export class SystemApi extends HttpApiGroup.make("system")
@@ -31,6 +35,6 @@ export class SystemApi extends HttpApiGroup.make("system")
       .addSuccess(Status)
       .addError(ServiceUnavailableError)
       .annotate(OpenApi.Summary, "Database and chain status")
-      .annotate(OpenApi.Description, "The chain's id and latest block and whether the database answers; 503 naming what is unreachable")
+      .annotate(OpenApi.Description, "The chain's id and latest block, whether the database answers, and whether sessions must be signed by their viewers; 503 naming what is unreachable")
   )
   .annotate(OpenApi.Description, "Liveness and the state of the database and chain") {}

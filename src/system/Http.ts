@@ -27,7 +27,8 @@ export const SystemHttp = HttpApiBuilder.group(PaygApi, "system", (handlers) =>
             status: "operational" as const,
             timestamp: yield* isoNow,
             network: { chainId: network.value.chainId, blockNumber: Number(network.value.blockNumber) },
-            database: { reachable: true }
+            database: { reachable: true },
+            authorizationRequired: chain.binding.requireAuthorization
           }
         })
       )

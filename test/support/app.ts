@@ -51,10 +51,15 @@ export const testConfig = (vars: Record<string, string> = {}) =>
  * The real API served on a random local port over the real database and a fresh in-process chain
  * (contracts deployed, demo catalogue listed, demo viewers funded), with `chain` as the app's Chain
  * port. Provides an HttpClient aimed at it, the DevChain handle, TimeTravel (the app's Clock,
- * shiftable) and everything the app provides.
+ * shiftable) and everything the app provides. `requireAuthorization` deploys a wallet that settles only
+ * viewer-signed sessions (the production rule; the development chain's does not).
  */
-export const TestAppWith = <E, R>(chain: Layer.Layer<Chain, E, R>, vars: Record<string, string> = {}) => {
-  const app = makeAppLive(chain).pipe(Layer.provideMerge(DevChainDeployment({ demo: true })))
+export const TestAppWith = <E, R>(
+  chain: Layer.Layer<Chain, E, R>,
+  vars: Record<string, string> = {},
+  deployment: { readonly requireAuthorization?: boolean } = {}
+) => {
+  const app = makeAppLive(chain).pipe(Layer.provideMerge(DevChainDeployment({ demo: true, ...deployment })))
   return HttpAppLive.pipe(
     Layer.provideMerge(TestServer),
     Layer.provideMerge(app),
@@ -66,7 +71,8 @@ export const TestAppWith = <E, R>(chain: Layer.Layer<Chain, E, R>, vars: Record<
 }
 
 /** TestAppWith the in-process chain as it is. */
-export const TestApp = (vars: Record<string, string> = {}) => TestAppWith(ChainOnDevChain, vars)
+export const TestApp = (vars: Record<string, string> = {}, deployment: { readonly requireAuthorization?: boolean } = {}) =>
+  TestAppWith(ChainOnDevChain, vars, deployment)
 
 /**
  * The test's HTTP server: a real Node server on a random port, built like production's (the same

@@ -39,10 +39,12 @@ export const FlakyChain = Layer.effect(
       settle: (request) => gate(chain.settle(request)),
       settleBatch: (requests) => gate(chain.settleBatch(requests)),
       findSettlement: (sessionKey) => gate(chain.findSettlement(sessionKey)),
-      verifyPayment: (txHash, expected) => gate(chain.verifyPayment(txHash, expected))
+      verifyPayment: (txHash, expected) => gate(chain.verifyPayment(txHash, expected)),
+      isValidSignature: (signer, hash, signature) => gate(chain.isValidSignature(signer, hash, signature))
     })
   })
 ).pipe(Layer.provide(ChainOnDevChain))
 
 /** `TestApp` with the chain behind a `ChainOutage` switch, off at start. */
-export const FlakyTestApp = (vars: Record<string, string> = {}) => TestAppWith(FlakyChain, vars).pipe(Layer.provideMerge(ChainOutageLive))
+export const FlakyTestApp = (vars: Record<string, string> = {}, deployment: { readonly requireAuthorization?: boolean } = {}) =>
+  TestAppWith(FlakyChain, vars, deployment).pipe(Layer.provideMerge(ChainOutageLive))
