@@ -10,9 +10,10 @@ import type { Chain } from "./domain/Chain.js"
 import { SessionLive } from "./session/Live.js"
 import { StartupLive } from "./Startup.js"
 import { UserLive } from "./user/Live.js"
+import { WebhooksLive } from "./webhooks/Webhooks.js"
 
 /** The use-case services of every feature (they need only SqlClient, Chain and AppConfig). */
-export const ServicesLive = Layer.mergeAll(SessionLive, UserLive, ContentLive)
+export const ServicesLive = Layer.mergeAll(SessionLive, UserLive, ContentLive, WebhooksLive)
 
 /**
  * Everything but the listening socket: handlers, services, the database and the given chain.
