@@ -251,7 +251,9 @@ export const makeChain = (clients: ChainClients) =>
       settle,
       settleBatch,
       findSettlement,
-      verifyPayment
+      verifyPayment,
+      earningsOf: (creator) =>
+        read("earningsOf", () => publicClient.readContract({ address: wallet, abi: streamingWalletAbi, functionName: "earningsOf", args: [creator] }))
     })
   })
 

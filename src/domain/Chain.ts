@@ -118,6 +118,8 @@ export class Chain extends Context.Tag("payg/Chain")<
      * session, matching `expected` in every field (`paymentMismatch`), with enough confirmations.
      */
     readonly verifyPayment: (txHash: `0x${string}`, expected: ExpectedPayment) => Effect.Effect<Settlement, ChainUnavailable | PaymentNotProven>
+    /** A creator's earnings the wallet holds for them: what `withdrawEarnings()` would pay them now. */
+    readonly earningsOf: (creator: Address) => Effect.Effect<bigint, ChainUnavailable>
   }
 >() {}
 
