@@ -10,8 +10,8 @@ import { ContentId } from "../src/domain/Content.js"
 import { SettlementOutbox } from "../src/session/SettlementOutbox.js"
 import { backoffMs } from "../src/webhooks/events.js"
 import { signWebhook, verifyWebhook } from "../src/webhooks/signature.js"
-import { makeWebhooks } from "../src/webhooks/Webhooks.js"
-import { TestApp, apiClient } from "./support/app.js"
+import { makeWebhooks, settingsFromConfig } from "../src/webhooks/Webhooks.js"
+import { TestApp, apiClient, configFrom } from "./support/app.js"
 import { TimeTravel } from "./support/clock.js"
 import { USDC, fundedViewer } from "./support/users.js"
 import { type Delivery, RECEIVER_SECRET, WebhookReceiver, WebhookReceiverLive, eventually } from "./support/webhookReceiver.js"
@@ -46,6 +46,31 @@ describe("webhook signatures", () => {
     expect([1, 2, 3, 4, 5, 6].map((n) => backoffMs(n, 1_000, 10_000))).toEqual([1_000, 2_000, 4_000, 8_000, 10_000, 10_000])
     expect(backoffMs(10_000, 1_000, 3_600_000)).toBe(3_600_000)
   })
+})
+
+describe("webhook settings", () => {
+  const read = (vars: Record<string, string>) => settingsFromConfig.pipe(Effect.provide(configFrom(vars)), Effect.either)
+
+  it.effect("unset WEBHOOK_URL: no webhooks; with it, WEBHOOK_SECRET is required and the rest has defaults", () =>
+    Effect.gen(function* () {
+      expect(yield* read({})).toMatchObject({ _tag: "Right", right: { _tag: "None" } })
+      expect(yield* read({ WEBHOOK_URL: "https://hooks.example/payg" })).toMatchObject({
+        _tag: "Left",
+        left: { _tag: "StartupError", reason: expect.stringContaining("WEBHOOK_SECRET is required") }
+      })
+      const ok = yield* read({ WEBHOOK_URL: "https://hooks.example/payg", WEBHOOK_SECRET: RECEIVER_SECRET })
+      expect(ok).toMatchObject({ _tag: "Right", right: { _tag: "Some", value: { url: "https://hooks.example/payg", maxAttempts: 12 } } })
+      // the secret stays redacted
+      expect(JSON.stringify(ok)).not.toContain(RECEIVER_SECRET)
+    }))
+
+  it.effect("a WEBHOOK_URL that is not http(s) or a short WEBHOOK_SECRET is a configuration error naming the variable", () =>
+    Effect.gen(function* () {
+      const badUrl = yield* Effect.either(configFrom({ WEBHOOK_URL: "ftp://hooks.example" }).pipe(Layer.build, Effect.scoped))
+      expect(String(badUrl._tag === "Left" ? badUrl.left : "")).toContain("WEBHOOK_URL")
+      const shortSecret = yield* Effect.either(configFrom({ WEBHOOK_URL: "https://h.example", WEBHOOK_SECRET: "short" }).pipe(Layer.build, Effect.scoped))
+      expect(String(shortSecret._tag === "Left" ? shortSecret.left : "")).toContain("WEBHOOK_SECRET")
+    }))
 })
 
 /** The viewer's own vault withdrawal (impersonated on the development chain). */

@@ -122,7 +122,7 @@ export const makeWebhooks = (settings: WebhookSettings) =>
   })
 
 /** The settings, when WEBHOOK_URL is set; a URL without WEBHOOK_SECRET refuses to start (events are always signed). */
-const settingsFromConfig = Effect.gen(function* () {
+export const settingsFromConfig = Effect.gen(function* () {
   const c = (yield* AppConfig).webhooks
   if (Option.isNone(c.url)) return Option.none<WebhookSettings>()
   if (Option.isNone(c.secret)) return yield* new StartupError({ reason: "WEBHOOK_SECRET is required when WEBHOOK_URL is set: every event is signed" })
