@@ -4,15 +4,17 @@ import { AuthLive } from "./auth/AuthLive.js"
 import { TokensLive } from "./auth/Tokens.js"
 import type { AppConfig } from "./config.js"
 import { ContentLive } from "./content/Live.js"
+import { CreatorLive } from "./creator/Live.js"
 import { DatabaseLive } from "./db/Database.js"
 import { HttpPipelineLive } from "./http/Pipeline.js"
 import type { Chain } from "./domain/Chain.js"
 import { SessionLive } from "./session/Live.js"
 import { StartupLive } from "./Startup.js"
 import { UserLive } from "./user/Live.js"
+import { WebhooksLive } from "./webhooks/Webhooks.js"
 
 /** The use-case services of every feature (they need only SqlClient, Chain and AppConfig). */
-export const ServicesLive = Layer.mergeAll(SessionLive, UserLive, ContentLive)
+export const ServicesLive = Layer.mergeAll(SessionLive, UserLive, ContentLive, CreatorLive, WebhooksLive)
 
 /**
  * Everything but the listening socket: handlers, services, the database and the given chain.

@@ -117,6 +117,35 @@ const otlpEndpoint = Config.string("OTEL_EXPORTER_OTLP_ENDPOINT").pipe(
   Config.map((s) => (s === "" ? Option.none<string>() : Option.some(s)))
 )
 
+/** WEBHOOK_URL: where settlement events are POSTed (http or https); unset, no events are made. */
+const webhookUrl = Config.string("WEBHOOK_URL").pipe(
+  check("WEBHOOK_URL", "must be an http(s):// URL", (s) => {
+    try {
+      return ["http:", "https:"].includes(new URL(s).protocol)
+    } catch {
+      return false
+    }
+  }),
+  Config.option
+)
+
+/** Settlement webhooks (src/webhooks): the receiver, its signing secret, and the delivery's pace. */
+const webhooks = Config.all({
+  url: webhookUrl,
+  secret: Config.redacted("WEBHOOK_SECRET").pipe(
+    check("WEBHOOK_SECRET", "must be at least 16 characters", (s) => Redacted.value(s).length >= 16),
+    Config.option
+  ),
+  /** Time between two passes of the dispatcher (find new events, deliver the due ones). */
+  interval: Config.duration("WEBHOOK_INTERVAL").pipe(Config.withDefault(Duration.seconds(2))),
+  timeout: Config.duration("WEBHOOK_TIMEOUT").pipe(Config.withDefault(Duration.seconds(10))),
+  /** Deliveries of one event before it is given up (GAVE_UP, with the last reason). */
+  maxAttempts: positiveInt("WEBHOOK_MAX_ATTEMPTS", 12),
+  /** The wait after the first failed delivery; it doubles after each failure, up to WEBHOOK_BACKOFF_MAX. */
+  backoff: Config.duration("WEBHOOK_BACKOFF").pipe(Config.withDefault(Duration.seconds(10))),
+  backoffMax: Config.duration("WEBHOOK_BACKOFF_MAX").pipe(Config.withDefault(Duration.hours(1)))
+})
+
 export const AppConfigSchema = Config.all({
   port,
   host: Config.string("HOST").pipe(Config.withDefault("0.0.0.0")),
@@ -191,7 +220,8 @@ export const AppConfigSchema = Config.all({
     /** OTEL_BSP_SCHEDULE_DELAY: milliseconds between exports of the finished spans. */
     exportInterval: positiveInt("OTEL_BSP_SCHEDULE_DELAY", 5_000).pipe(Config.map(Duration.millis))
   }),
-  enableMetrics: Config.boolean("ENABLE_METRICS").pipe(Config.withDefault(true))
+  enableMetrics: Config.boolean("ENABLE_METRICS").pipe(Config.withDefault(true)),
+  webhooks
 })
 
 export type AppConfigShape = Config.Config.Success<typeof AppConfigSchema>

@@ -46,6 +46,7 @@ const PUBLIC = [
   "GET /api/content",
   "GET /api/content/{contentId}",
   "GET /api/user/{userAddress}/balance",
+  "GET /api/creator/{creatorAddress}/earnings",
   "GET /api/auth/nonce",
   "POST /api/auth/verify"
 ]
@@ -54,6 +55,7 @@ const PUBLIC = [
 const valueFor = (name: string, user: string): string => {
   switch (name) {
     case "userAddress":
+    case "creatorAddress":
       return user
     case "sessionId":
       return "session_lx7g2h_a1b2c3d4"
@@ -131,6 +133,7 @@ describe("the OpenAPI document's security, proven on the real server (AUTH_REQUI
         expect(statuses["GET /api/content"]).toEqual(["200", "400", "429", "503"])
         expect(statuses["GET /api/content/{contentId}"]).toEqual(["200", "400", "404", "429", "503"])
         expect(statuses["GET /api/user/{userAddress}/balance"]).toEqual(["200", "400", "429", "503"])
+        expect(statuses["GET /api/creator/{creatorAddress}/earnings"]).toEqual(["200", "400", "429", "503"])
         expect(statuses["GET /api/user/{userAddress}/stats"]).toEqual(["200", "400", "401", "403", "429", "503"])
         expect(statuses["POST /api/session/start"]).toEqual(["201", "400", "401", "402", "403", "404", "409", "413", "415", "422", "429", "503"])
         expect(statuses["POST /api/session/stop"]).toEqual(["200", "202", "400", "401", "403", "404", "409", "413", "415", "422", "429", "503"])

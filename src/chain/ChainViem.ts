@@ -275,7 +275,9 @@ export const makeChain = (clients: ChainClients) =>
             })
           )
           return answer === EIP1271_MAGIC
-        })
+        }),
+      earningsOf: (creator) =>
+        read("earningsOf", () => publicClient.readContract({ address: wallet, abi: streamingWalletAbi, functionName: "earningsOf", args: [creator] }))
     })
   })
 

@@ -128,6 +128,8 @@ export class Chain extends Context.Tag("payg/Chain")<
      * (EIP-1271 `isValidSignature`); false for an address without code, as on chain.
      */
     readonly isValidSignature: (signer: Address, hash: `0x${string}`, signature: `0x${string}`) => Effect.Effect<boolean, ChainUnavailable>
+    /** A creator's earnings the wallet holds for them: what `withdrawEarnings()` would pay them now. */
+    readonly earningsOf: (creator: Address) => Effect.Effect<bigint, ChainUnavailable>
   }
 >() {}
 
