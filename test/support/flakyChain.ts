@@ -39,7 +39,10 @@ export const FlakyChain = Layer.effect(
       settle: (request) => gate(chain.settle(request)),
       settleBatch: (requests) => gate(chain.settleBatch(requests)),
       findSettlement: (sessionKey) => gate(chain.findSettlement(sessionKey)),
-      verifyPayment: (txHash, expected) => gate(chain.verifyPayment(txHash, expected))
+      verifyPayment: (txHash, expected) => gate(chain.verifyPayment(txHash, expected)),
+      listContent: (contentId, terms) => gate(chain.listContent(contentId, terms)),
+      updateContent: (contentId, terms) => gate(chain.updateContent(contentId, terms)),
+      delistContent: (contentId) => gate(chain.delistContent(contentId))
     })
   })
 ).pipe(Layer.provide(ChainOnDevChain))
