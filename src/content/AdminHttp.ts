@@ -1,6 +1,7 @@
 import { HttpApiBuilder } from "@effect/platform"
 import { Effect } from "effect"
 import { PaygApi } from "../Api.js"
+import { Operator } from "../admin/Operator.js"
 import { toAddress } from "../domain/Address.js"
 import type { ContentNotFound, DatabaseUnavailable, NoContentManager } from "../domain/errors.js"
 import { ok } from "../http/envelope.js"
@@ -13,9 +14,17 @@ const unavailable = {
   DatabaseUnavailable: (_: DatabaseUnavailable) => Effect.fail(new ServiceUnavailable({ message: "the database is unavailable" }))
 }
 
+/** Logs who changed what, with the outcome (the operator's address: every change is attributable). */
+const logged = (action: string) => <E>(effect: Effect.Effect<Changed, E>) =>
+  Effect.flatMap(Operator, (operator) =>
+    Effect.tap(effect, (c) =>
+      Effect.logInfo("catalogue changed", { operator: operator.address, action, contentId: c.item.contentId, listing: c.listing._tag })
+    )
+  )
+
 /** A change of an existing item: its outcome, or 404 / 503. */
-const changed = (effect: Effect.Effect<Changed, NoContentManager | DatabaseUnavailable | ContentNotFound>) =>
-  effect.pipe(
+const changed = (action: string, effect: Effect.Effect<Changed, NoContentManager | DatabaseUnavailable | ContentNotFound>) =>
+  logged(action)(effect).pipe(
     Effect.flatMap((c) => ok(adminView(c))),
     Effect.catchTags({
       ...unavailable,
@@ -25,7 +34,7 @@ const changed = (effect: Effect.Effect<Changed, NoContentManager | DatabaseUnava
 
 /** A new item: its outcome, or 409 / 503. */
 const created = (effect: Effect.Effect<Changed, NoContentManager | DatabaseUnavailable | ContentExists>) =>
-  effect.pipe(
+  logged("create")(effect).pipe(
     Effect.flatMap((c) => ok(adminView(c))),
     Effect.catchTags({ ...unavailable, ContentExists: (e) => Effect.fail(new Conflict({ message: e.message })) })
   )
@@ -37,10 +46,11 @@ export const AdminContentHttp = HttpApiBuilder.group(PaygApi, "adminContent", (h
       .handle("create", ({ payload }) => created(admin.create({ ...payload, creatorAddress: toAddress(payload.creatorAddress) })))
       .handle("update", ({ path, payload }) =>
         changed(
+          "update",
           admin.update(path.contentId, { ...payload, creatorAddress: payload.creatorAddress === undefined ? undefined : toAddress(payload.creatorAddress) })
         )
       )
-      .handle("activate", ({ path }) => changed(admin.activate(path.contentId)))
-      .handle("delist", ({ path }) => changed(admin.delist(path.contentId)))
+      .handle("activate", ({ path }) => changed("activate", admin.activate(path.contentId)))
+      .handle("delist", ({ path }) => changed("delist", admin.delist(path.contentId)))
   })
 )

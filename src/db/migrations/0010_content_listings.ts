@@ -2,7 +2,7 @@ import { SqlClient } from "@effect/sql"
 import { Effect } from "effect"
 
 /**
- * The content-listing outbox (docs/RELIABILITY.md, "Catalogue changes"): every change an operator makes
+ * The content-listing outbox (README, "Managing the catalogue"): every change an operator makes
  * to a catalogue item is written with a row here in the same transaction; the row is done once the
  * chain lists the item as the database describes it (listed with its price, duration and creator when
  * active, delisted when not). A row left pending by a crash or an unreachable chain is finished by the
