@@ -15,8 +15,8 @@ import type { CatalogueEntry } from "./catalogue.js"
 /**
  * One catalogue, written to both places it lives: listed on chain (StreamingWallet, by the content
  * manager's key) and stored in the database, so that what the API sells and what the chain settles
- * cannot disagree. Used by `npm run catalogue:sync` (a JSON file, or the demo catalogue) and meant for
- * the content-management routes: `CatalogueSync.sync` takes entries however they arrived.
+ * cannot disagree. Used by `npm run catalogue:sync` (a JSON file, or the demo catalogue); the operators'
+ * routes (src/content/Admin.ts) validate with the same field schemas and decide with `listingChange`.
  */
 
 /** The contract's bound on a price (`uint88` in its storage). */
