@@ -2,6 +2,7 @@ import { HttpApi, OpenApi } from "@effect/platform"
 import { AuthApi } from "./auth/Api.js"
 import { ContentApi } from "./content/Api.js"
 import { CreatorApi } from "./creator/Api.js"
+import { AdminContentApi } from "./content/AdminApi.js"
 import { documentHttp } from "./http/openapi.js"
 import { SessionApi } from "./session/Api.js"
 import { SystemApi } from "./system/Api.js"
@@ -15,6 +16,7 @@ export class PaygApi extends HttpApi.make("payg")
   .add(ContentApi)
   .add(AuthApi)
   .add(CreatorApi)
+  .add(AdminContentApi)
   .annotate(OpenApi.Title, "payg: pay-as-you-consume streaming payments")
   .annotate(OpenApi.Version, "0.1.0")
   .annotate(OpenApi.Transform, documentHttp) {}

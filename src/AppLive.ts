@@ -3,8 +3,9 @@ import { ApiLive } from "./ApiLive.js"
 import { AuthLive } from "./auth/AuthLive.js"
 import { TokensLive } from "./auth/Tokens.js"
 import type { AppConfig } from "./config.js"
-import { ContentLive } from "./content/Live.js"
 import { CreatorLive } from "./creator/Live.js"
+import { CatalogueAdminLive, ContentLive } from "./content/Live.js"
+import { OperatorAuthenticationLive } from "./admin/Operator.js"
 import { DatabaseLive } from "./db/Database.js"
 import { HttpPipelineLive } from "./http/Pipeline.js"
 import type { Chain } from "./domain/Chain.js"
@@ -14,7 +15,7 @@ import { UserLive } from "./user/Live.js"
 import { WebhooksLive } from "./webhooks/Webhooks.js"
 
 /** The use-case services of every feature (they need only SqlClient, Chain and AppConfig). */
-export const ServicesLive = Layer.mergeAll(SessionLive, UserLive, ContentLive, CreatorLive, WebhooksLive)
+export const ServicesLive = Layer.mergeAll(SessionLive, UserLive, ContentLive, CatalogueAdminLive, CreatorLive, WebhooksLive)
 
 /**
  * Everything but the listening socket: handlers, services, the database and the given chain.
@@ -24,6 +25,7 @@ export const makeAppLive = <E, R>(chain: Layer.Layer<Chain, E, R | AppConfig>) =
   ApiLive.pipe(
     // sign-in, tokens and the real ownership check (OwnershipLive): open in development, enforced when auth is required
     Layer.provideMerge(AuthLive),
+    Layer.provideMerge(OperatorAuthenticationLive),
     Layer.provideMerge(ServicesLive),
     Layer.provide(StartupLive),
     // the HTTP pipeline's state (rate-limit store: Redis is reached before the server listens)

@@ -213,6 +213,21 @@ export const AppConfigSchema = Config.all({
     /** Added to a session's longest life in the deadline: time to mine the settlement and retry a debt. */
     margin: Config.duration("AUTHORIZATION_MARGIN").pipe(Config.withDefault(Duration.days(7)))
   }),
+  /** Catalogue management by operators (src/admin, src/content/Admin.ts). */
+  admin: Config.all({
+    /** ADMIN_ADDRESSES: the addresses whose sign-in tokens may manage the catalogue (comma-separated); none by default. */
+    addresses: list("ADMIN_ADDRESSES", "").pipe(
+      check("ADMIN_ADDRESSES", "must be addresses (0x followed by 40 hexadecimal digits), comma-separated", (xs) =>
+        xs.every((x) => /^0x[0-9a-fA-F]{40}$/.test(x))
+      ),
+      Config.map((xs) => xs.map((x) => x.toLowerCase()))
+    ),
+    /** CONTENT_MANAGER_KEY: the key holding CONTENT_MANAGER_ROLE on RPC deployments (the dev chain's operator holds it). */
+    contentManagerKey: Config.redacted("CONTENT_MANAGER_KEY").pipe(
+      check("CONTENT_MANAGER_KEY", "must be 0x followed by 64 hexadecimal digits", (k) => /^0x[0-9a-fA-F]{64}$/.test(Redacted.value(k))),
+      Config.option
+    )
+  }),
   /** Traces over OTLP/HTTP (src/platform/Tracing.ts). */
   tracing: Config.all({
     endpoint: otlpEndpoint,

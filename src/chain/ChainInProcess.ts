@@ -1,4 +1,4 @@
-import { Context, Duration, Effect, Layer } from "effect"
+import { Context, Duration, Effect, Layer, Option } from "effect"
 import {
   type Account,
   type Chain as ViemChain,
@@ -233,6 +233,8 @@ export const ChainOnDevChain = Layer.effect(
     return yield* makeChain({
       publicClient: dev.publicClient,
       walletClient: dev.walletClient,
+      // the development chain's operator also holds CONTENT_MANAGER_ROLE
+      contentManager: Option.some(dev.walletClient),
       confirmations: 1,
       timeout: Duration.seconds(30),
       binding: {

@@ -39,6 +39,7 @@ import { StartupError } from "../platform/StartupError.js"
 import { authorizationArgs } from "./authorization.js"
 import { streamingWalletAbi, yieldVaultAbi } from "./contracts.js"
 import { classify, unavailable } from "./errors.js"
+import { listingWrites } from "./listings.js"
 
 export interface ChainClients {
   readonly publicClient: PublicClient<Transport, ViemChain>
@@ -47,6 +48,8 @@ export interface ChainClients {
   readonly binding: Omit<ChainBinding, "requireAuthorization">
   readonly confirmations: number
   readonly timeout: Duration.Duration
+  /** The account that lists content (CONTENT_MANAGER_ROLE), if any: the Chain port's listing writes. */
+  readonly contentManager: Option.Option<WalletClient<Transport, ViemChain, Account>>
 }
 
 /**
@@ -277,7 +280,8 @@ export const makeChain = (clients: ChainClients) =>
           return answer === EIP1271_MAGIC
         }),
       earningsOf: (creator) =>
-        read("earningsOf", () => publicClient.readContract({ address: wallet, abi: streamingWalletAbi, functionName: "earningsOf", args: [creator] }))
+        read("earningsOf", () => publicClient.readContract({ address: wallet, abi: streamingWalletAbi, functionName: "earningsOf", args: [creator] })),
+      ...listingWrites({ publicClient, contentManager: clients.contentManager, wallet, confirmations, timeout: clients.timeout, sendLock })
     })
   })
 
@@ -305,6 +309,21 @@ const errorSelectors: ReadonlyMap<string, string> = (() => {
 
 
 const errorNameOf = (selector: Hex): string => errorSelectors.get(selector.toLowerCase()) ?? selector
+
+/** CONTENT_MANAGER_KEY's wallet client, if the key is set (it must be a 32-byte hex key). */
+const contentManagerClient = (
+  key: Option.Option<Redacted.Redacted>,
+  client: (account: Account) => WalletClient<Transport, ViemChain, Account>
+) =>
+  Option.match(key, {
+    onNone: () => Effect.succeed(Option.none<WalletClient<Transport, ViemChain, Account>>()),
+    onSome: (k) => {
+      const secret = Redacted.value(k)
+      return isHex(secret)
+        ? Effect.succeed(Option.some(client(privateKeyToAccount(secret))))
+        : Effect.fail(new StartupError({ reason: "CONTENT_MANAGER_KEY must be 0x followed by 64 hexadecimal digits" }))
+    }
+  })
 
 /**
  * The `Chain` port over RPC_URL with PRIVATE_KEY as operator and the deployment named by the
@@ -343,9 +362,11 @@ export const ChainRpc = Layer.scoped(
     const secret = Redacted.value(key)
     if (!isHex(secret)) return yield* new StartupError({ reason: "PRIVATE_KEY must be 0x followed by 64 hexadecimal digits" })
     const walletClient = createWalletClient({ chain, transport, account: privateKeyToAccount(secret) })
+    const contentManager = yield* contentManagerClient(config.admin.contentManagerKey, (account) => createWalletClient({ chain, transport, account }))
     return yield* makeChain({
       publicClient,
       walletClient,
+      contentManager,
       confirmations: Option.getOrElse(c.confirmations, () => (local ? 1 : 3)),
       timeout: c.timeout,
       binding: {

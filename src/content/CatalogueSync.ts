@@ -15,8 +15,8 @@ import type { CatalogueEntry } from "./catalogue.js"
 /**
  * One catalogue, written to both places it lives: listed on chain (StreamingWallet, by the content
  * manager's key) and stored in the database, so that what the API sells and what the chain settles
- * cannot disagree. Used by `npm run catalogue:sync` (a JSON file, or the demo catalogue) and meant for
- * the content-management routes: `CatalogueSync.sync` takes entries however they arrived.
+ * cannot disagree. Used by `npm run catalogue:sync` (a JSON file, or the demo catalogue); the operators'
+ * routes (src/content/Admin.ts) validate with the same field schemas and decide with `listingChange`.
  */
 
 /** The contract's bound on a price (`uint88` in its storage). */
@@ -25,7 +25,7 @@ export const MAX_PRICE = 2n ** 88n - 1n
 const MAX_DURATION = 2_147_483_647
 
 /** A price as the API writes amounts (a decimal string of the smallest unit), positive and within the contract's bound. */
-const Price = AmountString.pipe(
+export const Price = AmountString.pipe(
   Schema.filter((p) => (p > 0n && p <= MAX_PRICE) || `must be a positive amount of at most ${MAX_PRICE} (the token's smallest unit)`)
 )
 
@@ -34,9 +34,9 @@ export const Duration = Schema.Int.pipe(
   Schema.filter((d) => (d > 0 && d <= MAX_DURATION) || `must be a whole number of seconds from 1 to ${MAX_DURATION}`)
 )
 
-const text = (max: number) => Schema.String.pipe(Schema.minLength(1), Schema.maxLength(max))
+export const text = (max: number) => Schema.String.pipe(Schema.minLength(1), Schema.maxLength(max))
 
-const CreatorAddress = Schema.String.pipe(
+export const CreatorAddress = Schema.String.pipe(
   Schema.filter((s) => isAddress(s) || "must be 0x followed by 40 hexadecimal digits"),
   Schema.filter((s) => toAddress(s) !== `0x${"0".repeat(40)}` || "must not be the zero address")
 )

@@ -6,6 +6,7 @@ import migration0003 from "./migrations/0003_settlement_keys.js"
 import migration0004 from "./migrations/0004_debts.js"
 import migration0005 from "./migrations/0005_session_authorizations.js"
 import migration0008 from "./migrations/0008_webhooks_creators.js"
+import migration0010 from "./migrations/0010_content_listings.js"
 
 /** Static imports (not the file system): PgMigrator.fromFileSystem cannot load .ts under vitest. */
 const migrations = {
@@ -14,7 +15,8 @@ const migrations = {
   "0003_settlement_keys": migration0003,
   "0004_debts": migration0004,
   "0005_session_authorizations": migration0005,
-  "0008_webhooks_creators": migration0008
+  "0008_webhooks_creators": migration0008,
+  "0010_content_listings": migration0010
 }
 
 export const runMigrations = Migrator.make({})({

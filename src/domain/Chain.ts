@@ -1,7 +1,7 @@
 import { Context, Effect, Option } from "effect"
 import { keccak256, toBytes } from "viem"
 import type { Address } from "./Address.js"
-import type { ChainUnavailable, PaymentNotProven, SettlementRejected } from "./errors.js"
+import type { ChainUnavailable, ListingRefused, NoContentManager, PaymentNotProven, SettlementRejected } from "./errors.js"
 
 /** Where the backend settles: recorded in the database so a deployment is never mixed with another. */
 export interface ChainBinding {
@@ -42,6 +42,13 @@ export interface ContentListing {
  * operator may settle this key of this viewer on this content once, for at most `maxAmount`, until
  * `deadline`. The viewer, content and key are the request's own.
  */
+/** The terms a content is listed with on chain (`listContent` / `updateContent`). */
+export interface ListingTerms {
+  readonly creator: Address
+  readonly price: bigint
+  readonly duration: bigint
+}
+
 export interface SessionAuthorization {
   readonly maxAmount: bigint
   /** Unix time in seconds, inclusive: the last moment the settlement may be mined. */
@@ -130,6 +137,14 @@ export class Chain extends Context.Tag("payg/Chain")<
     readonly isValidSignature: (signer: Address, hash: `0x${string}`, signature: `0x${string}`) => Effect.Effect<boolean, ChainUnavailable>
     /** A creator's earnings the wallet holds for them: what `withdrawEarnings()` would pay them now. */
     readonly earningsOf: (creator: Address) => Effect.Effect<bigint, ChainUnavailable>
+    /** The account that lists content (CONTENT_MANAGER_ROLE), None without a content-manager key (the writes below then fail). */
+    readonly contentManager: Option.Option<Address>
+    /** Lists a new or delisted content, waiting for the receipt. */
+    readonly listContent: (contentId: string, terms: ListingTerms) => Effect.Effect<void, ChainUnavailable | ListingRefused | NoContentManager>
+    /** Changes a known content's terms (its listed flag is kept), waiting for the receipt. */
+    readonly updateContent: (contentId: string, terms: ListingTerms) => Effect.Effect<void, ChainUnavailable | ListingRefused | NoContentManager>
+    /** Delists a listed content, waiting for the receipt: no settlement of it succeeds until it is listed again. */
+    readonly delistContent: (contentId: string) => Effect.Effect<void, ChainUnavailable | ListingRefused | NoContentManager>
   }
 >() {}
 

@@ -110,3 +110,21 @@ export class AuthorizationRefused extends Schema.TaggedError<AuthorizationRefuse
     return `the session authorization is refused: ${this.reason}`
   }
 }
+
+/** No content-manager key is configured: the catalogue cannot be listed on chain (CONTENT_MANAGER_KEY). */
+export class NoContentManager extends Schema.TaggedError<NoContentManager>()("NoContentManager", {}) {
+  override get message(): string {
+    return "no content-manager key is configured (CONTENT_MANAGER_KEY, an account holding CONTENT_MANAGER_ROLE): the catalogue cannot be changed on chain"
+  }
+}
+
+/** The chain refused a listing write (a revert: the key lacks CONTENT_MANAGER_ROLE, already listed, invalid terms). */
+export class ListingRefused extends Schema.TaggedError<ListingRefused>()("ListingRefused", {
+  contentId: Schema.String,
+  errorName: Schema.String,
+  reason: Schema.String
+}) {
+  override get message(): string {
+    return `the chain refused the listing of '${this.contentId}': ${this.errorName}${this.reason === "" ? "" : ` (${this.reason})`}`
+  }
+}

@@ -59,7 +59,17 @@ const requestExamples: Record<string, Json> = {
   "session.pause": { sessionId: "session_lx7g2h_a1b2c3d4", userAddress: "0x70997970C51812dc3A010C7d01b50e0d17dc79C8" },
   "session.resume": { sessionId: "session_lx7g2h_a1b2c3d4", userAddress: "0x70997970C51812dc3A010C7d01b50e0d17dc79C8" },
   "session.stop": { sessionId: "session_lx7g2h_a1b2c3d4", userAddress: "0x70997970C51812dc3A010C7d01b50e0d17dc79C8" },
-  "auth.verify": { message: "localhost wants you to sign in with your Ethereum account: ...", signature: "0x..." }
+  "auth.verify": { message: "localhost wants you to sign in with your Ethereum account: ...", signature: "0x..." },
+  "adminContent.create": {
+    contentId: "sintel",
+    title: "Sintel",
+    description: "An open movie by the Blender Foundation",
+    fullPrice: "4000000",
+    totalDuration: 888,
+    category: "Film",
+    creatorAddress: "0x976EA74026E726554dB657fA54763abd0C3a0aa9"
+  },
+  "adminContent.update": { fullPrice: "6000000" }
 }
 
 const hasInput = (op: Json): boolean =>

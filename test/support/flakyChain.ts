@@ -40,7 +40,10 @@ export const FlakyChain = Layer.effect(
       settleBatch: (requests) => gate(chain.settleBatch(requests)),
       findSettlement: (sessionKey) => gate(chain.findSettlement(sessionKey)),
       verifyPayment: (txHash, expected) => gate(chain.verifyPayment(txHash, expected)),
-      isValidSignature: (signer, hash, signature) => gate(chain.isValidSignature(signer, hash, signature))
+      isValidSignature: (signer, hash, signature) => gate(chain.isValidSignature(signer, hash, signature)),
+      listContent: (contentId, terms) => gate(chain.listContent(contentId, terms)),
+      updateContent: (contentId, terms) => gate(chain.updateContent(contentId, terms)),
+      delistContent: (contentId) => gate(chain.delistContent(contentId))
     })
   })
 ).pipe(Layer.provide(ChainOnDevChain))
