@@ -58,6 +58,7 @@ const requestExamples: Record<string, Json> = {
   "session.pause": { sessionId: "session_lx7g2h_a1b2c3d4", userAddress: "0x70997970C51812dc3A010C7d01b50e0d17dc79C8" },
   "session.resume": { sessionId: "session_lx7g2h_a1b2c3d4", userAddress: "0x70997970C51812dc3A010C7d01b50e0d17dc79C8" },
   "session.stop": { sessionId: "session_lx7g2h_a1b2c3d4", userAddress: "0x70997970C51812dc3A010C7d01b50e0d17dc79C8" },
+  "session.heartbeat": { sessionId: "session_lx7g2h_a1b2c3d4", userAddress: "0x70997970C51812dc3A010C7d01b50e0d17dc79C8" },
   "auth.verify": { message: "localhost wants you to sign in with your Ethereum account: ...", signature: "0x..." }
 }
 
