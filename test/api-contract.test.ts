@@ -47,7 +47,8 @@ const PUBLIC = [
   "GET /api/content/{contentId}",
   "GET /api/user/{userAddress}/balance",
   "GET /api/auth/nonce",
-  "POST /api/auth/verify"
+  "POST /api/auth/verify",
+  "GET /api/watch/config"
 ]
 
 /** A valid value for each parameter or body field a route can name (the user is always `user`). */
@@ -99,7 +100,7 @@ describe("the OpenAPI document's security, proven on the real server (AUTH_REQUI
         const open = operationsOf(doc).filter((e) => !isSecured(e.op)).map((e) => e.key)
         expect(open.sort()).toEqual([...PUBLIC].sort())
         const secured = operationsOf(doc).filter((e) => isSecured(e.op)).map((e) => e.key)
-        expect(secured.length).toBe(8)
+        expect(secured.length).toBe(9)
       }))
 
     it.effect("every secured operation: no token is 401 with a challenge, another address's token is 403, the owner's passes", () =>
@@ -134,6 +135,8 @@ describe("the OpenAPI document's security, proven on the real server (AUTH_REQUI
         expect(statuses["GET /api/user/{userAddress}/stats"]).toEqual(["200", "400", "401", "403", "429", "503"])
         expect(statuses["POST /api/session/start"]).toEqual(["201", "400", "401", "402", "403", "404", "409", "413", "415", "422", "429", "503"])
         expect(statuses["POST /api/session/stop"]).toEqual(["200", "202", "400", "401", "403", "404", "409", "413", "415", "422", "429", "503"])
+        expect(statuses["POST /api/session/heartbeat"]).toEqual(["200", "400", "401", "403", "404", "409", "413", "415", "422", "429", "503"])
+        expect(statuses["GET /api/watch/config"]).toEqual(["200", "429", "503"])
         for (const entry of operationsOf(doc)) {
           const op: Record<string, unknown> = { ...entry.op }
           expect(typeof op["summary"], entry.key).toBe("string")

@@ -15,6 +15,7 @@ import { HttpPipeline } from "./Pipeline.js"
 import { RouterConfigLive, makeAllowed, methodNotAllowed, routesOf } from "./Routes.js"
 import { DOCS_PATH } from "./Security.js"
 import { ValidationFailuresLive } from "./validation.js"
+import { WatchPageLive, watchRoutes } from "../watch/Static.js"
 
 /**
  * Serves the API, its OpenAPI document at /openapi.json, the docs page at /docs and, when
@@ -33,7 +34,8 @@ export const HttpAppLive = Layer.unwrapEffect(
       ...routesOf(PaygApi),
       { method: "GET", path: "/openapi.json" },
       { method: "GET", path: DOCS_PATH },
-      ...(config.enableMetrics ? [{ method: "GET", path: METRICS_PATH }] : [])
+      ...(config.enableMetrics ? [{ method: "GET", path: METRICS_PATH }] : []),
+      ...watchRoutes
     ]
     const allowed = methodNotAllowed(makeAllowed(routes))
     return HttpApiBuilder.serve((app) => pipeline.middleware(allowed(jsonBodyGuard(keys(app))))).pipe(
@@ -41,6 +43,7 @@ export const HttpAppLive = Layer.unwrapEffect(
       Layer.provide(HttpApiBuilder.middlewareOpenApi({ path: "/openapi.json" })),
       Layer.provide(ValidationFailuresLive),
       Layer.provide(MetricsRouteLive),
+      Layer.provide(WatchPageLive),
       Layer.provide(BodyLimitLive),
       Layer.provide(RouterConfigLive)
     )
