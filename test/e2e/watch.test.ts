@@ -3,8 +3,8 @@ import { describe, expect, it } from "@effect/vitest"
 import { Effect } from "effect"
 import { existsSync } from "node:fs"
 import { chromium } from "playwright-core"
-import { TestApp } from "../support/app.js"
 import { getJson } from "../support/http.js"
+import { IsolatedApp, TEST_JWT_SECRET, alice, bearer, get, signIn } from "../support/security.js"
 
 /**
  * The watch page in a real browser (Debian's Chromium, headless) against the real server, database and
@@ -98,13 +98,89 @@ const play = async (base: string): Promise<Played> => {
   }
 }
 
+const serverPort = Effect.map(HttpServer.HttpServer, ({ address }) => {
+  if (address._tag !== "TcpAddress") throw new Error("the test server is not on TCP")
+  return address.port
+})
+
+/** The host the wallet test serves the page from: Chromium resolves it to the test server. */
+const WALLET_HOST = "payg.test"
+
+/**
+ * A wallet injected as `window.ethereum` (EIP-1193), as a browser extension would: it offers `alice`
+ * and signs with her key, in the test process, through a binding the page cannot see the key of.
+ */
+const walletScript = `window.ethereum = {
+  request: async ({ method, params }) => {
+    if (method === "eth_requestAccounts") return ["${alice.address.toLowerCase()}"]
+    if (method === "personal_sign") return window.__paygWalletSign(params[0])
+    throw new Error("unsupported wallet method " + method)
+  }
+}`
+
+interface SignedIn {
+  readonly signedIn: string
+  readonly pickerHidden: boolean
+  readonly sessionId: string
+  readonly pageFinalCost: string
+  readonly errors: ReadonlyArray<string>
+}
+
+/** Signs in with the injected wallet, plays a few seconds and stops. */
+const signInAndPlay = async (port: number): Promise<SignedIn> => {
+  const browser = await chromium.launch({
+    executablePath: BROWSER,
+    headless: true,
+    args: ["--no-sandbox", `--host-resolver-rules=MAP ${WALLET_HOST}:80 127.0.0.1:${port}`]
+  })
+  try {
+    const page = await browser.newPage()
+    const errors: Array<string> = []
+    page.on("pageerror", (e) => errors.push(e.message))
+    page.on("response", (r) => {
+      if (r.status() >= 400) errors.push(`${r.status()} ${r.url()}`)
+    })
+    await page.exposeFunction("__paygWalletSign", (hex: `0x${string}`) => alice.signMessage({ message: { raw: hex } }))
+    await page.addInitScript({ content: walletScript })
+    await page.goto(`http://${WALLET_HOST}/watch`)
+    const text = async (selector: string) => (await page.textContent(selector)) ?? ""
+    const until = async (label: string, condition: () => Promise<boolean>) => {
+      const deadline = Date.now() + 60_000
+      while (!(await condition())) {
+        if (Date.now() > deadline) throw new Error(`the page never showed: ${label} (notice: ${await text("#notice")})`)
+        await page.waitForTimeout(100)
+      }
+    }
+    await until("the sign-in button", () => page.isVisible("#sign-in"))
+    const pickerHidden = await page.isHidden("#picker")
+    await page.click("#sign-in")
+    await until("signed in", async () => (await text("#signed-in")).startsWith("Signed in"))
+    await until("the balance", async () => (await text("#balance-total")).endsWith("USDC"))
+    await page.click('#catalogue-list button[data-content-id="intro-to-defi"]')
+    await page.click("#play")
+    await until("2 s billed", async () => Number((await text("#billed")).replace(" s", "")) >= 2)
+    await page.click("#stop")
+    await until("the stop notice", async () => (await text("#notice")).startsWith("Stopped") && (await page.locator("#history-rows tr").count()) > 0)
+    return {
+      signedIn: await text("#signed-in"),
+      pickerHidden,
+      sessionId: (await page.locator("#history-rows tr").first().getAttribute("data-session-id")) ?? "",
+      pageFinalCost: (await page.getAttribute("#final-cost", "data-units")) ?? "",
+      errors
+    }
+  } finally {
+    await browser.close()
+  }
+}
+
+const finalCostOf = (body: unknown) => (isRecord(body) && isRecord(body["data"]) ? body["data"]["finalCost"] : undefined)
+
 describe.skipIf(!hasBrowser)("the watch page in Chromium", () => {
-  it.layer(TestApp(), { timeout: 240_000 })((it) => {
+  it.layer(IsolatedApp({}), { timeout: 240_000 })((it) => {
     it.effect("plays, pauses, resumes and stops a session, and shows the final cost the API has", () =>
       Effect.gen(function* () {
-        const address = (yield* HttpServer.HttpServer).address
-        if (address._tag !== "TcpAddress") throw new Error("the test server is not on TCP")
-        const played = yield* Effect.promise(() => play(`http://127.0.0.1:${address.port}`))
+        const port = yield* serverPort
+        const played = yield* Effect.promise(() => play(`http://127.0.0.1:${port}`))
 
         expect(played.errors).toEqual([])
         expect(played.billedAtPause).toBeGreaterThanOrEqual(3)
@@ -122,6 +198,22 @@ describe.skipIf(!hasBrowser)("the watch page in Chromium", () => {
         // shown in USDC with six decimals: the same amount
         expect(played.pageFinalText).toBe(`0.${played.pageFinalCost.padStart(6, "0")} USDC`)
         expect(existsSync(SCREENSHOT)).toBe(true)
+      }))
+  })
+
+  it.layer(IsolatedApp({ AUTH_REQUIRED: "true", JWT_SECRET: TEST_JWT_SECRET, SIWE_DOMAIN: `${WALLET_HOST},localhost:3000` }), { timeout: 240_000 })((it) => {
+    it.effect("with sign-in required, the page signs in with the injected wallet (SIWE) and plays as that viewer", () =>
+      Effect.gen(function* () {
+        const port = yield* serverPort
+        const played = yield* Effect.promise(() => signInAndPlay(port))
+        expect(played.errors).toEqual([])
+        expect(played.pickerHidden).toBe(true)
+        expect(played.signedIn).toBe(`Signed in as ${alice.address.slice(0, 6)}…${alice.address.slice(-4)}`)
+        // the session is alice's: read with her own token, it has the cost the page showed
+        const token = yield* signIn(alice)
+        const detail = yield* get(`/api/session/${played.sessionId}?userAddress=${alice.address}`, bearer(token))
+        expect(detail.status).toBe(200)
+        expect(played.pageFinalCost).toBe(finalCostOf(detail.body))
       }))
   })
 })
