@@ -18,8 +18,8 @@ import { ValidationFailuresLive } from "./validation.js"
 import { WatchPageLive, watchRoutes } from "../watch/Static.js"
 
 /**
- * Serves the API, its OpenAPI document at /openapi.json, the docs page at /docs and, when
- * ENABLE_METRICS, /metrics. The middleware chain, outermost first: the HTTP pipeline (request id,
+ * Serves the API, its OpenAPI document at /openapi.json, the docs page at /docs, the watch page at
+ * /watch (src/watch/Static.ts) and, when ENABLE_METRICS, /metrics. The middleware chain, outermost first: the HTTP pipeline (request id,
  * log, metrics, CORS, rate limit, body limit, request timeout, security headers, compression, the
  * seed's error body; see Pipeline.ts), 405 for a known path's other methods (Routes.ts), the JSON body
  * guard (media type, depth), then idempotency keys (leased for REQUEST_TIMEOUT + 10 s, scoped by the
