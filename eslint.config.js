@@ -21,6 +21,15 @@ export default tseslint.config(
     }
   },
   {
+    // the watch page: plain ES modules run by the browser
+    files: ["web/**/*.js"],
+    languageOptions: {
+      globals: Object.fromEntries(
+        ["window", "document", "fetch", "setInterval", "clearInterval", "setTimeout", "TextEncoder", "URLSearchParams", "Option"].map((name) => [name, "readonly"])
+      )
+    }
+  },
+  {
     files: ["scripts/**", "bench/**", "test/**", "ignition/**"],
     rules: { "no-restricted-properties": "off" }
   }

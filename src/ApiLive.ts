@@ -8,7 +8,8 @@ import { AdminContentHttp } from "./content/AdminHttp.js"
 import { SessionHttp } from "./session/Http.js"
 import { SystemHttp } from "./system/Http.js"
 import { UserHttp } from "./user/Http.js"
+import { WatchHttp } from "./watch/Http.js"
 
 /** Every group's handlers, bound to the API definition. The services they call come from AppLive. */
-export const ApiLive = HttpApiBuilder.api(PaygApi).pipe(Layer.provide([SystemHttp, SessionHttp, UserHttp, ContentHttp, AuthHttp, CreatorHttp, AdminContentHttp]))
+export const ApiLive = HttpApiBuilder.api(PaygApi).pipe(Layer.provide([SystemHttp, SessionHttp, UserHttp, ContentHttp, AuthHttp, CreatorHttp, AdminContentHttp, WatchHttp]))
 

@@ -236,7 +236,11 @@ export const AppConfigSchema = Config.all({
     exportInterval: positiveInt("OTEL_BSP_SCHEDULE_DELAY", 5_000).pipe(Config.map(Duration.millis))
   }),
   enableMetrics: Config.boolean("ENABLE_METRICS").pipe(Config.withDefault(true)),
-  webhooks
+  webhooks,
+  /** Heartbeats (README "Heartbeats"): a session that has them is billed up to its last one plus this. */
+  heartbeat: Config.all({
+    grace: Config.duration("HEARTBEAT_GRACE").pipe(Config.withDefault(Duration.seconds(30)))
+  })
 })
 
 export type AppConfigShape = Config.Config.Success<typeof AppConfigSchema>

@@ -48,7 +48,8 @@ const PUBLIC = [
   "GET /api/user/{userAddress}/balance",
   "GET /api/creator/{creatorAddress}/earnings",
   "GET /api/auth/nonce",
-  "POST /api/auth/verify"
+  "POST /api/auth/verify",
+  "GET /api/watch/config"
 ]
 
 /** A valid value for each parameter or body field a route can name (the user is always `user`). */
@@ -171,6 +172,8 @@ describe("the OpenAPI document's security, proven on the real server (AUTH_REQUI
         expect(statuses["POST /api/session/start"]).toEqual(["201", "400", "401", "402", "403", "404", "409", "413", "415", "422", "429", "503"])
         expect(statuses["POST /api/session/stop"]).toEqual(["200", "202", "400", "401", "403", "404", "409", "413", "415", "422", "429", "503"])
         expect(statuses["POST /api/session/quote"]).toEqual(["200", "400", "401", "403", "404", "409", "413", "415", "422", "429", "503"])
+        expect(statuses["POST /api/session/heartbeat"]).toEqual(["200", "400", "401", "403", "404", "409", "413", "415", "422", "429", "503"])
+        expect(statuses["GET /api/watch/config"]).toEqual(["200", "429", "503"])
         for (const entry of operationsOf(doc)) {
           const op: Record<string, unknown> = { ...entry.op }
           expect(typeof op["summary"], entry.key).toBe("string")

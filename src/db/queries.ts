@@ -9,6 +9,7 @@ export const SELECT_SESSION = `SELECT s.id, s.settlement_key::text AS "settlemen
              s.started_at AS "startedAt", s.active_ms::text AS "activeMs", s.paused_ms::text AS "pausedMs",
              s.segment_started_at AS "segmentStartedAt", s.ended_at AS "endedAt", s.billed_seconds AS "billedSeconds",
              s.final_cost::text AS "finalCost", s.failure_reason AS "failureReason", s.updated_at AS "updatedAt",
+             s.last_heartbeat_at AS "lastHeartbeatAt", s.live_until AS "liveUntil",
              t.mode AS "sMode", t.amount::text AS "sAmount", t.user_tx_hash AS "sUserTxHash", t.status AS "sStatus",
              t.attempts AS "sAttempts", t.tx_hash AS "sTxHash", t.block_number::text AS "sBlockNumber",
              t.gas_used::text AS "sGasUsed", t.batch_size AS "sBatchSize", t.from_yield::text AS "sFromYield",

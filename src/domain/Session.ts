@@ -10,11 +10,16 @@ import { billedSeconds, costOf } from "./Pricing.js"
  *
  * UNPAID: the chain refused the payment for lack of funds or allowance; the cost is owed (a debt)
  * until the reconciler settles it.
+ *
+ * Heartbeats: once a session has had one, only time up to its last heartbeat plus the grace is
+ * billed (`liveUntil`). Active time past it counts as paused, so a viewer who closed the tab pays
+ * nothing after the grace, whenever the session is finally stopped; a later heartbeat bills again from
+ * its own time on. A session without heartbeats (`liveUntil` null) is billed for all its active time.
  */
 export const SessionStatus = Schema.Literal("ACTIVE", "PAUSED", "SETTLING", "UNPAID", "COMPLETED", "CANCELLED", "FAILED")
 export type SessionStatus = typeof SessionStatus.Type
 
-export type SessionAction = "pause" | "resume" | "stop" | "settle"
+export type SessionAction = "pause" | "resume" | "stop" | "settle" | "heartbeat"
 
 /** The clock part of a session: everything needed to bill it. */
 export interface SessionClock {
@@ -28,14 +33,18 @@ export interface SessionClock {
   readonly segmentStartedAt: number
   /** When the session was stopped; null while open. */
   readonly endedAt: number | null
+  /** The viewer's last heartbeat; null for a session that never had one. */
+  readonly lastHeartbeatAt: number | null
+  /** The end of the billable time: the last heartbeat plus the grace; null without heartbeats. */
+  readonly liveUntil: number | null
 }
 
 export class IllegalTransition extends Schema.TaggedError<IllegalTransition>()("IllegalTransition", {
   from: SessionStatus,
-  action: Schema.Literal("pause", "resume", "stop", "settle")
+  action: Schema.Literal("pause", "resume", "stop", "settle", "heartbeat")
 }) {
   override get message(): string {
-    const verb: Record<SessionAction, string> = { pause: "paused", resume: "resumed", stop: "stopped", settle: "settled" }
+    const verb: Record<SessionAction, string> = { pause: "paused", resume: "resumed", stop: "stopped", settle: "settled", heartbeat: "kept alive" }
     return `a ${this.from} session cannot be ${verb[this.action]}`
   }
 }
@@ -46,31 +55,69 @@ export const start = (now: number): SessionClock => ({
   activeMs: 0,
   pausedMs: 0,
   segmentStartedAt: now,
-  endedAt: null
+  endedAt: null,
+  lastHeartbeatAt: null,
+  liveUntil: null
 })
 
 const since = (from: number, now: number): number => Math.max(0, now - from)
 
+/**
+ * Where the billable part of the open segment ends when it is looked at `at`: `at` itself, or, for a
+ * session with heartbeats, no later than `liveUntil` (and never before the segment's start).
+ */
+export const billableUntil = (s: SessionClock, at: number): number =>
+  s.liveUntil === null ? at : Math.max(s.segmentStartedAt, Math.min(at, s.liveUntil))
+
+/** The open segment up to `at`, split into its billed (active) and its lapsed or paused part. */
+const openSegment = (s: SessionClock, at: number): { readonly active: number; readonly paused: number } => {
+  const whole = since(s.segmentStartedAt, at)
+  if (s.status !== "ACTIVE") return { active: 0, paused: s.status === "PAUSED" ? whole : 0 }
+  const active = since(s.segmentStartedAt, billableUntil(s, at))
+  return { active, paused: whole - active }
+}
+
 /** Durations at `now` (or at the end, for a stopped session), in milliseconds. */
 export const durations = (s: SessionClock, now: number): { readonly activeMs: number; readonly pausedMs: number; readonly totalMs: number } => {
   const at = s.endedAt ?? now
-  const openSegment = since(s.segmentStartedAt, at)
+  const open = openSegment(s, at)
   return {
-    activeMs: s.activeMs + (s.status === "ACTIVE" ? openSegment : 0),
-    pausedMs: s.pausedMs + (s.status === "PAUSED" ? openSegment : 0),
+    activeMs: s.activeMs + open.active,
+    pausedMs: s.pausedMs + open.paused,
     totalMs: since(s.startedAt, at)
   }
 }
 
-export const pause = (s: SessionClock, now: number): Either.Either<SessionClock, IllegalTransition> =>
-  s.status !== "ACTIVE"
-    ? Either.left(new IllegalTransition({ from: s.status, action: "pause" }))
-    : Either.right({ ...s, status: "PAUSED", activeMs: s.activeMs + since(s.segmentStartedAt, now), segmentStartedAt: Math.max(now, s.segmentStartedAt) })
+export const pause = (s: SessionClock, now: number): Either.Either<SessionClock, IllegalTransition> => {
+  if (s.status !== "ACTIVE") return Either.left(new IllegalTransition({ from: s.status, action: "pause" }))
+  const open = openSegment(s, now)
+  return Either.right({
+    ...s,
+    status: "PAUSED",
+    activeMs: s.activeMs + open.active,
+    pausedMs: s.pausedMs + open.paused,
+    segmentStartedAt: Math.max(now, s.segmentStartedAt)
+  })
+}
 
 export const resume = (s: SessionClock, now: number): Either.Either<SessionClock, IllegalTransition> =>
   s.status !== "PAUSED"
     ? Either.left(new IllegalTransition({ from: s.status, action: "resume" }))
     : Either.right({ ...s, status: "ACTIVE", pausedMs: s.pausedMs + since(s.segmentStartedAt, now), segmentStartedAt: Math.max(now, s.segmentStartedAt) })
+
+/**
+ * A heartbeat at `now`: the session is billable until `now + graceMs`. An ACTIVE session whose
+ * billable time had already lapsed closes its segment where it lapsed (the gap counts as paused) and
+ * bills again from `now`.
+ */
+export const heartbeat = (s: SessionClock, now: number, graceMs: number): Either.Either<SessionClock, IllegalTransition> => {
+  if (s.status !== "ACTIVE" && s.status !== "PAUSED") return Either.left(new IllegalTransition({ from: s.status, action: "heartbeat" }))
+  const at = Math.max(now, s.segmentStartedAt)
+  const alive = { ...s, lastHeartbeatAt: at, liveUntil: at + Math.max(0, graceMs) }
+  if (s.status === "PAUSED" || s.liveUntil === null || at <= s.liveUntil) return Either.right(alive)
+  const open = openSegment(s, at)
+  return Either.right({ ...alive, activeMs: s.activeMs + open.active, pausedMs: s.pausedMs + open.paused, segmentStartedAt: at })
+}
 
 export interface Stopped {
   readonly clock: SessionClock
@@ -80,7 +127,8 @@ export interface Stopped {
 
 /**
  * Stops an open session: freezes its clock and prices it. A zero cost ends CANCELLED (nothing to pay),
- * anything else goes to SETTLING until the payment is confirmed.
+ * anything else goes to SETTLING until the payment is confirmed. A session with heartbeats stopped
+ * after its billable time lapsed ends where it lapsed (`liveUntil`), not at `now`.
  */
 export const stop = (
   s: SessionClock,
@@ -90,7 +138,7 @@ export const stop = (
   if (s.status !== "ACTIVE" && s.status !== "PAUSED") {
     return Either.left(new IllegalTransition({ from: s.status, action: "stop" }))
   }
-  const end = Math.max(now, s.segmentStartedAt)
+  const end = billableUntil(s, Math.max(now, s.segmentStartedAt))
   const d = durations(s, end)
   const billed = billedSeconds(d.activeMs)
   const cost = costOf(price.fullPrice, billed, price.totalDuration)
@@ -100,7 +148,9 @@ export const stop = (
     activeMs: d.activeMs,
     pausedMs: d.pausedMs,
     segmentStartedAt: end,
-    endedAt: end
+    endedAt: end,
+    lastHeartbeatAt: s.lastHeartbeatAt,
+    liveUntil: s.liveUntil
   }
   return Either.right({ clock, billedSeconds: billed, cost })
 }

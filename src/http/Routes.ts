@@ -1,3 +1,4 @@
+import { watchRoutes } from "../watch/Static.js"
 import { HttpApi, HttpApp, type HttpApiGroup, HttpRouter, type HttpServerRequest, type HttpServerResponse } from "@effect/platform"
 import { Effect, Layer, Option } from "effect"
 import { PaygApi } from "../Api.js"
@@ -90,7 +91,8 @@ export const serverRoutes = (enableMetrics: boolean): ReadonlyArray<Route> => [
   ...routesOf(PaygApi),
   { method: "GET", path: "/openapi.json" },
   { method: "GET", path: DOCS_PATH },
-  ...(enableMetrics ? [{ method: "GET", path: METRICS_PATH }] : [])
+  ...(enableMetrics ? [{ method: "GET", path: METRICS_PATH }] : []),
+  ...watchRoutes
 ]
 
 /**

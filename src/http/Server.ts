@@ -15,10 +15,11 @@ import { HttpPipeline } from "./Pipeline.js"
 import { RouterConfigLive, makeAllowed, methodNotAllowed, serverRoutes } from "./Routes.js"
 import { DOCS_PATH } from "./Security.js"
 import { ValidationFailuresLive } from "./validation.js"
+import { WatchPageLive } from "../watch/Static.js"
 
 /**
- * Serves the API, its OpenAPI document at /openapi.json, the docs page at /docs and, when
- * ENABLE_METRICS, /metrics. The middleware chain, outermost first: the HTTP pipeline (request id,
+ * Serves the API, its OpenAPI document at /openapi.json, the docs page at /docs, the watch page at
+ * /watch (src/watch/Static.ts) and, when ENABLE_METRICS, /metrics. The middleware chain, outermost first: the HTTP pipeline (request id,
  * log, metrics, CORS, rate limit, body limit, request timeout, security headers, compression, the
  * seed's error body; see Pipeline.ts), the JSON body guard (media type, depth), then idempotency keys
  * (leased for REQUEST_TIMEOUT + 10 s, scoped by the token's caller). 405 for a known path's other
@@ -35,6 +36,7 @@ export const HttpAppLive = Layer.unwrapEffect(
       Layer.provide(HttpApiBuilder.middlewareOpenApi({ path: "/openapi.json" })),
       Layer.provide(ValidationFailuresLive),
       Layer.provide(MetricsRouteLive),
+      Layer.provide(WatchPageLive),
       Layer.provide(BodyLimitLive),
       Layer.provide(RouterConfigLive),
       methodNotAllowed(makeAllowed(serverRoutes(config.enableMetrics)))

@@ -69,7 +69,8 @@ const requestExamples: Record<string, Json> = {
     category: "Film",
     creatorAddress: "0x976EA74026E726554dB657fA54763abd0C3a0aa9"
   },
-  "adminContent.update": { fullPrice: "6000000" }
+  "adminContent.update": { fullPrice: "6000000" },
+  "session.heartbeat": { sessionId: "session_lx7g2h_a1b2c3d4", userAddress: "0x70997970C51812dc3A010C7d01b50e0d17dc79C8" }
 }
 
 const hasInput = (op: Json): boolean =>

@@ -128,6 +128,15 @@ export const Resumed = Schema.Struct({
   totalPausedDuration: Schema.Int
 })
 
+export const HeartbeatAck = Schema.Struct({
+  sessionId: SessionId,
+  status: Schema.Literal("active", "paused"),
+  lastHeartbeatAt: Timestamp,
+  billableUntil: Timestamp.annotations({ description: "The heartbeat's time plus HEARTBEAT_GRACE: no time after it is billed without another heartbeat" }),
+  activeDuration: Schema.Int,
+  currentCost: AmountString
+})
+
 const stopFields = {
   sessionId: SessionId,
   endTime: Timestamp,
@@ -254,6 +263,19 @@ export class SessionApi extends HttpApiGroup.make("session")
       .addError(ServiceUnavailableError)
       .annotate(OpenApi.Summary, "Resume a paused session")
       .annotate(OpenApi.Description, "Starts the meter again. 409 unless the session is paused")
+  )
+  .add(
+    HttpApiEndpoint.post("heartbeat", "/api/session/heartbeat")
+      .setPayload(SessionRef)
+      .addSuccess(Envelope(HeartbeatAck))
+      .addError(NotFoundError)
+      .addError(ConflictError)
+      .addError(ServiceUnavailableError)
+      .annotate(OpenApi.Summary, "Keep a session alive")
+      .annotate(
+        OpenApi.Description,
+        "Says the viewer is still watching. Once a session has had a heartbeat it is billed only up to its last heartbeat plus HEARTBEAT_GRACE (30 s by default), and the server stops and settles it when that time passes; send one every 10 s while the session is open. 409 unless the session is active or paused"
+      )
   )
   .add(
     HttpApiEndpoint.post("stop", "/api/session/stop")

@@ -7,7 +7,9 @@ import { type ReconcileReport, SettlementOutbox } from "./SettlementOutbox.js"
 /**
  * The reconciler, run once at start-up and then periodically: finishes every SETTLING session and
  * retries every debt (an UNPAID session) whose viewer can pay again.
- * The sweeper: stops and settles sessions left open past SESSION_MAX_IDLE since their last change.
+ * The sweeper: stops and settles sessions without heartbeats left open past SESSION_MAX_IDLE since
+ * their last change, and sessions with heartbeats whose billable time (last heartbeat + HEARTBEAT_GRACE)
+ * has lapsed; those are billed only up to that time, whenever the sweep runs (Session.stop).
  */
 
 export const sweepIdle = Effect.gen(function* () {
@@ -16,8 +18,9 @@ export const sweepIdle = Effect.gen(function* () {
   const maxIdle = (yield* AppConfig).settlement.sessionMaxIdle
   const now = yield* Clock.currentTimeMillis
   const idle = yield* repo.idleOpen(now - Duration.toMillis(maxIdle), 200)
+  const lapsed = yield* repo.lapsedOpen(now, 200)
   let stopped = 0
-  for (const s of idle) {
+  for (const s of [...idle, ...lapsed]) {
     const r = yield* Effect.either(sessions.stop(s.id, { _tag: "System" }, Option.none()))
     if (r._tag === "Right") stopped++
   }

@@ -62,6 +62,22 @@ export const SessionHttp = HttpApiBuilder.group(PaygApi, "session", (handlers) =
           })
         }).pipe(httpErrors)
       )
+      .handle("heartbeat", ({ payload }) =>
+        Effect.gen(function* () {
+          const user = yield* (yield* Caller).actingFor(payload.userAddress)
+          const s = yield* sessions.heartbeat(payload.sessionId, { _tag: "User", address: user })
+          const at = s.clock.lastHeartbeatAt ?? (yield* now)
+          const t = View.timing(s, at)
+          return yield* ok({
+            sessionId: s.id,
+            status: s.clock.status === "PAUSED" ? ("paused" as const) : ("active" as const),
+            lastHeartbeatAt: new Date(at).toISOString(),
+            billableUntil: new Date(s.clock.liveUntil ?? at).toISOString(),
+            activeDuration: t.activeDuration,
+            currentCost: t.currentCost
+          })
+        }).pipe(httpErrors)
+      )
       .handle("stop", ({ payload }) =>
         Effect.gen(function* () {
           const user = yield* (yield* Caller).actingFor(payload.userAddress)

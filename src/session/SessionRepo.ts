@@ -124,8 +124,10 @@ export class SessionRepo extends Context.Tag("payg/SessionRepo")<
       limit: number,
       before: Option.Option<HistoryCursor>
     ) => Effect.Effect<ReadonlyArray<SessionRecord>, DatabaseUnavailable>
-    /** Open sessions whose last change is older than `before` (the sweeper's work). */
+    /** Open sessions without heartbeats whose last change is older than `before` (the sweeper's work). */
     readonly idleOpen: (before: number, limit: number) => Effect.Effect<ReadonlyArray<SessionRecord>, DatabaseUnavailable>
+    /** Open sessions with heartbeats whose billable time ended before `now` (the sweeper's work). */
+    readonly lapsedOpen: (now: number, limit: number) => Effect.Effect<ReadonlyArray<SessionRecord>, DatabaseUnavailable>
     /** Writes a new outbox row (PENDING, created at `createdAt`). */
     readonly insertSettlement: (s: SettlementRecord) => Effect.Effect<void, DatabaseUnavailable>
     /** PENDING settlements last touched before `before`, oldest first. */
@@ -184,6 +186,8 @@ const SessionRow = Schema.Struct({
   finalCost: Schema.NullOr(Schema.BigInt),
   failureReason: Schema.NullOr(Schema.String),
   updatedAt: Millis,
+  lastHeartbeatAt: Schema.NullOr(Millis),
+  liveUntil: Schema.NullOr(Millis),
   sMode: Schema.NullOr(Schema.Literal("operator", "user")),
   sAmount: Schema.NullOr(Schema.BigInt),
   sUserTxHash: Schema.NullOr(Schema.String),
@@ -223,7 +227,9 @@ const toRecord = (r: SessionRow): SessionRecord => ({
     activeMs: r.activeMs,
     pausedMs: r.pausedMs,
     segmentStartedAt: r.segmentStartedAt,
-    endedAt: r.endedAt
+    endedAt: r.endedAt,
+    lastHeartbeatAt: r.lastHeartbeatAt,
+    liveUntil: r.liveUntil
   },
   billedSeconds: r.billedSeconds,
   finalCost: r.finalCost,
@@ -262,7 +268,9 @@ const ClockParams = Schema.Struct({
   activeMs: Schema.Number,
   pausedMs: Schema.Number,
   segmentStartedAt: Schema.Number,
-  endedAt: Schema.NullOr(Schema.Number)
+  endedAt: Schema.NullOr(Schema.Number),
+  lastHeartbeatAt: Schema.NullOr(Schema.Number),
+  liveUntil: Schema.NullOr(Schema.Number)
 })
 const PaymentParams = Schema.Struct({
   txHash: Schema.String,
@@ -297,6 +305,7 @@ export const SessionRepoPg = Layer.effect(
     const sql = yield* SqlClient.SqlClient
     const select = sql.literal(SELECT_SESSION)
     const ts = (ms: number) => new Date(ms)
+    const nullableTs = (ms: number | null) => (ms === null ? null : new Date(ms))
     const keyBase = settlementKeyBase(yield* drawEpoch).toString()
 
     const byId = SqlSchema.findOne({ Request: Schema.String, Result: SessionRow, execute: (id) => sql`${select} WHERE s.id = ${id}` })
@@ -324,7 +333,13 @@ export const SessionRepoPg = Layer.effect(
       Request: Schema.Struct(Page),
       Result: SessionRow,
       execute: ({ before, limit }) =>
-        sql`${select} WHERE s.status IN ('ACTIVE', 'PAUSED') AND s.updated_at < ${ts(before)} ORDER BY s.updated_at LIMIT ${limit}`
+        sql`${select} WHERE s.status IN ('ACTIVE', 'PAUSED') AND s.live_until IS NULL AND s.updated_at < ${ts(before)} ORDER BY s.updated_at LIMIT ${limit}`
+    })
+    const lapsed = SqlSchema.findAll({
+      Request: Schema.Struct({ now: Schema.Number, limit: Schema.Number }),
+      Result: SessionRow,
+      execute: ({ limit, now }) =>
+        sql`${select} WHERE s.status IN ('ACTIVE', 'PAUSED') AND s.live_until IS NOT NULL AND s.live_until < ${ts(now)} ORDER BY s.live_until LIMIT ${limit}`
     })
     const settlementsIn = SqlSchema.findAll({
       Request: Schema.Struct({ status: Schema.Literal("PENDING", "DEBT"), ...Page }),
@@ -343,9 +358,11 @@ export const SessionRepoPg = Layer.effect(
       Result: Schema.Struct({ id: Schema.String }),
       execute: ({ c, expected, id, now }) =>
         sql`UPDATE sessions SET status = ${c.status}, active_ms = ${c.activeMs}, paused_ms = ${c.pausedMs},
-                   segment_started_at = ${ts(c.segmentStartedAt)}, updated_at = ${ts(now)}
+                   segment_started_at = ${ts(c.segmentStartedAt)}, updated_at = ${ts(now)},
+                   last_heartbeat_at = ${nullableTs(c.lastHeartbeatAt)}, live_until = ${nullableTs(c.liveUntil)}
             WHERE id = ${id} AND status = ${expected.status} AND active_ms = ${expected.activeMs}
               AND paused_ms = ${expected.pausedMs} AND segment_started_at = ${ts(expected.segmentStartedAt)}
+              AND live_until IS NOT DISTINCT FROM ${nullableTs(expected.liveUntil)}
             RETURNING id`
     })
     const reserved = SqlSchema.single({
@@ -479,6 +496,7 @@ export const SessionRepoPg = Layer.effect(
       listOpen: (user) => openOf(user).pipe(Effect.map((rows) => rows.map(toRecord)), orUnavailable),
       history: (user, limit, before) => historyOf({ user, limit, before }).pipe(Effect.map((rows) => rows.map(toRecord)), orUnavailable),
       idleOpen: (before, limit) => idle({ before, limit }).pipe(Effect.map((rows) => rows.map(toRecord)), orUnavailable),
+      lapsedOpen: (now, limit) => lapsed({ now, limit }).pipe(Effect.map((rows) => rows.map(toRecord)), orUnavailable),
       insertSettlement: (s) =>
         sql`
           INSERT INTO settlements (session_id, settlement_key, user_address, content_id, amount, mode, user_tx_hash, status, created_at, updated_at)

@@ -91,6 +91,8 @@ export class Sessions extends Context.Tag("payg/Sessions")<
     >
     readonly pause: (id: string, actor: Actor) => Effect.Effect<SessionRecord, SessionNotFound | NotSessionOwner | Session.IllegalTransition | DatabaseUnavailable>
     readonly resume: (id: string, actor: Actor) => Effect.Effect<SessionRecord, SessionNotFound | NotSessionOwner | Session.IllegalTransition | DatabaseUnavailable>
+    /** Records a heartbeat: the session is billable until now + HEARTBEAT_GRACE. */
+    readonly heartbeat: (id: string, actor: Actor) => Effect.Effect<SessionRecord, SessionNotFound | NotSessionOwner | Session.IllegalTransition | DatabaseUnavailable>
     readonly stop: (
       id: string,
       actor: Actor,
@@ -122,6 +124,7 @@ export const SessionsLive = Layer.effect(
     const domain = { chainId: chain.binding.chainId, wallet: chain.binding.wallet }
     const lifetimeOf = (content: ContentItem) =>
       sessionLifetime({ totalDuration: content.totalDuration, maxIdle: seconds(config.settlement.sessionMaxIdle), margin: seconds(config.authorization.margin) })
+    const graceMs = Duration.toMillis(config.heartbeat.grace)
 
     const owned = (rec: Option.Option<SessionRecord>, id: string, actor: Actor) =>
       Effect.gen(function* () {
@@ -138,6 +141,7 @@ export const SessionsLive = Layer.effect(
     const transition = (
       id: string,
       actor: Actor,
+      action: "pause" | "resume" | "heartbeat",
       f: (clock: Session.SessionClock, now: number) => Either.Either<Session.SessionClock, Session.IllegalTransition>
     ) => {
       const attempt = (left: number): Effect.Effect<SessionRecord, SessionNotFound | NotSessionOwner | Session.IllegalTransition | DatabaseUnavailable> =>
@@ -148,9 +152,9 @@ export const SessionsLive = Layer.effect(
           const saved = yield* repo.saveClockIf(rec.id, clock, now, rec.clock)
           if (saved) return { ...rec, clock, updatedAt: now }
           if (left > 0) return yield* attempt(left - 1)
-          return yield* new Session.IllegalTransition({ from: rec.clock.status, action: clock.status === "PAUSED" ? "pause" : "resume" })
+          return yield* new Session.IllegalTransition({ from: rec.clock.status, action })
         })
-      // runs inside the Sessions.pause / Sessions.resume span
+      // runs inside the Sessions.pause / Sessions.resume / Sessions.heartbeat span
       return Effect.zipRight(Effect.annotateCurrentSpan("sessionId", id), attempt(5))
     }
 
@@ -331,8 +335,11 @@ export const SessionsLive = Layer.effect(
     return Sessions.of({
       quote,
       start,
-      pause: Effect.fn("Sessions.pause")((id: string, actor: Actor) => transition(id, actor, Session.pause)),
-      resume: Effect.fn("Sessions.resume")((id: string, actor: Actor) => transition(id, actor, Session.resume)),
+      pause: Effect.fn("Sessions.pause")((id: string, actor: Actor) => transition(id, actor, "pause", Session.pause)),
+      resume: Effect.fn("Sessions.resume")((id: string, actor: Actor) => transition(id, actor, "resume", Session.resume)),
+      heartbeat: Effect.fn("Sessions.heartbeat")((id: string, actor: Actor) =>
+        transition(id, actor, "heartbeat", (clock, now) => Session.heartbeat(clock, now, graceMs))
+      ),
       stop,
       get: Effect.fnUntraced(function* (id: string, actor: Actor) {
         return yield* owned(yield* repo.find(id), id, actor)

@@ -1,0 +1,26 @@
+import { HttpApiEndpoint, HttpApiGroup, OpenApi } from "@effect/platform"
+import { Schema } from "effect"
+import { Envelope } from "../http/envelope.js"
+
+/** What the watch page (web/, served at /watch) needs to know before it acts for a viewer. */
+export const WatchConfig = Schema.Struct({
+  authRequired: Schema.Boolean.annotations({ description: "True: sign in with a wallet (SIWE); false: the API acts for the address a request names" }),
+  chainId: Schema.Int,
+  demoViewers: Schema.Array(Schema.String).annotations({
+    description: "The funded demo viewers of the in-process development chain; empty on any other chain or when auth is required"
+  }),
+  heartbeatEvery: Schema.Int.annotations({ description: "Seconds between the page's heartbeats (POST /api/session/heartbeat)" }),
+  heartbeatGrace: Schema.Int.annotations({ description: "HEARTBEAT_GRACE in seconds" })
+})
+
+export class WatchApi extends HttpApiGroup.make("watch")
+  .add(
+    HttpApiEndpoint.get("config", "/api/watch/config")
+      .addSuccess(Envelope(WatchConfig))
+      .annotate(OpenApi.Summary, "The watch page's settings")
+      .annotate(
+        OpenApi.Description,
+        "Whether sign-in is required, the chain id, the demo viewers to pick from on the development chain and the heartbeat timing. Public: nothing in it is private. The page itself is GET /watch (static files, not part of this document)"
+      )
+  )
+  .annotate(OpenApi.Description, "The watch page's configuration") {}
