@@ -22,13 +22,17 @@ const databaseUrl = Config.redacted("DATABASE_URL").pipe(
   })
 )
 
+/** RPC_URL: one endpoint, or several separated by commas (a fallback list, tried in order). */
 const rpcUrl = Config.redacted("RPC_URL").pipe(
-  check("RPC_URL", "must be an http(s):// or ws(s):// URL", (url) => {
-    try {
-      return ["http:", "https:", "ws:", "wss:"].includes(new URL(Redacted.value(url)).protocol)
-    } catch {
-      return false
-    }
+  check("RPC_URL", "must be an http(s):// or ws(s):// URL, or several separated by commas", (value) => {
+    const urls = Redacted.value(value).split(",").map((u) => u.trim())
+    return urls.every((u) => {
+      try {
+        return ["http:", "https:", "ws:", "wss:"].includes(new URL(u).protocol)
+      } catch {
+        return false
+      }
+    })
   })
 )
 
