@@ -54,6 +54,14 @@ const positiveInt = (name: string, fallback: number) =>
     Config.withDefault(fallback)
   )
 
+/** An amount of wei per gas, in decimal digits. */
+const weiOption = (name: string) =>
+  Config.string(name).pipe(
+    check(name, "must be a whole number of wei", (v) => /^[0-9]{1,30}$/.test(v.trim())),
+    Config.map((v) => BigInt(v.trim())),
+    Config.option
+  )
+
 const port = Config.integer("PORT").pipe(
   check("PORT", "must be an integer from 0 to 65535", (n) => n >= 0 && n <= 65535),
   Config.withDefault(3001)
@@ -155,6 +163,16 @@ export const AppConfigSchema = Config.all({
     batchWindow: Config.duration("SETTLEMENT_BATCH_WINDOW").pipe(Config.withDefault(Duration.millis(0))),
     maxBatchSize: positiveInt("SETTLEMENT_MAX_BATCH", 100),
     reconcileEvery: Config.duration("RECONCILE_INTERVAL").pipe(Config.withDefault(Duration.seconds(15))),
+    // sending on a slow chain (docs/RELIABILITY.md, "The operator's transactions")
+    /** At most one settlement transaction per this interval; unset, at most one per block. */
+    interval: Config.duration("SETTLEMENT_INTERVAL").pipe(Config.option),
+    /** How often the chain is asked about transactions in flight and new blocks. */
+    pollInterval: Config.duration("SETTLEMENT_POLL_INTERVAL").pipe(Config.withDefault(Duration.millis(500))),
+    /** Caps of the EIP-1559 fees (wei per gas), for the first send and every replacement. */
+    maxFeePerGas: weiOption("MAX_FEE_PER_GAS"),
+    maxPriorityFeePerGas: weiOption("MAX_PRIORITY_FEE_PER_GAS"),
+    /** Blocks a transaction may wait unmined before it is replaced with the same nonce and higher fees. */
+    replaceAfterBlocks: positiveInt("REPLACE_AFTER_BLOCKS", 3),
     sessionMaxIdle: Config.duration("SESSION_MAX_IDLE").pipe(Config.withDefault(Duration.hours(6)))
   }),
   security: Config.all({

@@ -39,7 +39,13 @@ export const FlakyChain = Layer.effect(
       settle: (request) => gate(chain.settle(request)),
       settleBatch: (requests) => gate(chain.settleBatch(requests)),
       findSettlement: (sessionKey) => gate(chain.findSettlement(sessionKey)),
-      verifyPayment: (txHash, expected) => gate(chain.verifyPayment(txHash, expected))
+      verifyPayment: (txHash, expected) => gate(chain.verifyPayment(txHash, expected)),
+      suggestFees: gate(chain.suggestFees),
+      pendingNonce: gate(chain.pendingNonce),
+      head: gate(chain.head),
+      broadcast: (call, nonce, fees) => gate(chain.broadcast(call, nonce, fees)),
+      sentState: (hashes, requests) => gate(chain.sentState(hashes, requests)),
+      explainBatch: (requests) => gate(chain.explainBatch(requests))
     })
   })
 ).pipe(Layer.provide(ChainOnDevChain))
