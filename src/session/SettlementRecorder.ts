@@ -1,6 +1,6 @@
 import { Clock, Context, Effect, Layer, Metric, Option } from "effect"
 import { Chain, type ExpectedPayment, type Settlement, paymentMismatch } from "../domain/Chain.js"
-import type { DatabaseUnavailable } from "../domain/errors.js"
+import { type DatabaseUnavailable, SettlementRejected } from "../domain/errors.js"
 import { settlementDebts, settlementDebtsPaid, settlementsConfirmed, settlementsFailed } from "../metrics/Metrics.js"
 import { type SettlementRecord, type SettlementStatus, SessionRepo } from "./SessionRepo.js"
 
@@ -112,7 +112,8 @@ export const SettlementRecorderLive = Layer.effect(
           })
         )
       }
-      return refusalOutcome(s.status, errorName) === "DEBT" ? owe(s, reason) : Effect.asVoid(fail(s, reason))
+      const why = new SettlementRejected({ errorName, reason }).message
+      return refusalOutcome(s.status, errorName) === "DEBT" ? owe(s, why) : Effect.asVoid(fail(s, why))
     }
 
     return SettlementRecorder.of({ confirm, fail, refused, touch, adopt })

@@ -258,6 +258,8 @@ const SenderLive = Layer.scoped(
     const worker = Effect.gen(function* () {
       const first = yield* Queue.take(queue)
       yield* pace
+      // SETTLEMENT_BATCH_WINDOW: a moment for the stops arriving together to join the same transaction
+      if (Duration.toMillis(settings.batchWindow) > 0) yield* Effect.sleep(settings.batchWindow)
       const rest = yield* Queue.takeUpTo(queue, maxBatch - 1)
       const jobs = [first, ...rest]
       const head = yield* Effect.orElseSucceed(chain.head, () => 0n)
