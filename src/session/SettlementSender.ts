@@ -66,7 +66,8 @@ const ORPHANED_AFTER_MS = 10 * 60_000
 
 interface Job {
   readonly record: SettlementRecord
-  readonly handedOver: Deferred.Deferred<void>
+  /** Completed (true) once the job is handed over. */
+  readonly handedOver: Deferred.Deferred<boolean>
 }
 
 /** A transaction being followed: its ledger entry, the outbox rows it carries, and what was last seen. */
@@ -159,7 +160,7 @@ const SenderLive = Layer.scoped(
         yield* Effect.logWarning("an operator nonce was used by another transaction: its settlements are sent again", { nonce: f.tx.nonce })
         const fresh = yield* Effect.forEach(f.records, (s) => repo.find(s.sessionId))
         const open = fresh.flatMap((r) => Option.toArray(Option.flatMap(r, (x) => x.settlement))).filter((s) => s.status === "PENDING" || s.status === "DEBT")
-        yield* Effect.forEach(open, (s) => Effect.flatMap(Deferred.make<void>(), (d) => Queue.offer(queue, { record: s, handedOver: d })), { discard: true })
+        yield* Effect.forEach(open, (s) => Effect.flatMap(Deferred.make<boolean>(), (d) => Queue.offer(queue, { record: s, handedOver: d })), { discard: true })
       })
 
     /**
@@ -224,7 +225,7 @@ const SenderLive = Layer.scoped(
       Effect.gen(function* () {
         const records = jobs.map((j) => j.record)
         const call = chain.prepareSettleBatch(records.map(requestOf))
-        const handOver = Effect.forEach(jobs, (j) => Deferred.succeed(j.handedOver, undefined), { discard: true })
+        const handOver = Effect.forEach(jobs, (j) => Deferred.succeed(j.handedOver, true), { discard: true })
         const sent = yield* sendNew(call, records).pipe(
           Effect.tapError((e) => Effect.zipRight(Effect.logWarning("settlement send failed; retrying", { reason: e.message }), handOver)),
           Effect.retry(Schedule.exponential(Duration.millis(250), 2).pipe(Schedule.jittered, Schedule.intersect(Schedule.recurs(6)))),
@@ -283,7 +284,7 @@ const SenderLive = Layer.scoped(
     return SettlementSender.of({
       submit: (record) =>
         Effect.gen(function* () {
-          const handedOver = yield* Deferred.make<void>()
+          const handedOver = yield* Deferred.make<boolean>()
           yield* Queue.offer(queue, { record, handedOver })
           yield* Deferred.await(handedOver)
         }),
