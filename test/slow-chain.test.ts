@@ -5,8 +5,12 @@ import { DevChain, DevChainDeployment } from "../src/chain/ChainInProcess.js"
 import { ChainRpc } from "../src/chain/ChainViem.js"
 import { makeAppLive } from "../src/AppLive.js"
 import type { Address } from "../src/domain/Address.js"
+import { DatabaseLive } from "../src/db/Database.js"
+import { seedCatalogue } from "../src/db/seed.js"
 import { HttpAppLive } from "../src/http/Server.js"
-import { TestServer, testConfig } from "./support/app.js"
+import { TestServer, configFrom, testConfig } from "./support/app.js"
+import { scratchDatabase } from "./support/database.js"
+import { killHard, serverProcess } from "./support/process.js"
 import { TimeTravel, TimeTravelLive } from "./support/clock.js"
 import { postJson } from "./support/http.js"
 import { slowChain } from "./support/slowChain.js"
@@ -205,5 +209,87 @@ describe("settlement on a slow chain", () => {
         yield* waitFor(reorged.sessionId, (r) => r.sessionStatus === "COMPLETED")
         expect(yield* settlementsOnChain(BigInt(reorged.settlementKey))).toHaveLength(1)
       }))
+  })
+})
+
+describe("a server process on a slow chain", () => {
+  class Crash extends Context.Tag("test/Crash")<Crash, { readonly chain: Slow; readonly env: Record<string, string>; readonly viewers: ReadonlyArray<Address> }>() {}
+  /** A slow chain with the contracts, two funded viewers, and a migrated, seeded PostgreSQL database for server processes. */
+  const CrashWorld = Layer.unwrapScoped(
+    Effect.gen(function* () {
+      const chain = yield* slowChain({ blockTimeMs: BLOCK_MS, latencyMs: 20 })
+      const dev = yield* Layer.build(DevChainDeployment({ demo: true, rpcUrl: chain.nodeUrl }))
+      const d = Context.get(dev, DevChain)
+      const viewers = [randomAddress(), randomAddress()]
+      for (const v of viewers) yield* d.fund(v, { principal: 100n * USDC, yieldAmount: 0n, allowance: 1_000n * USDC })
+      yield* chain.slowDown()
+      const db = yield* scratchDatabase(`payg_t_slow_${process.pid}_${Date.now()}`)
+      const database = DatabaseLive.pipe(Layer.provide(configFrom({ DATABASE_URL: db, LOG_LEVEL: "none" })))
+      yield* Effect.scoped(Effect.flatMap(Layer.build(database), (ctx) => Effect.provide(seedCatalogue(), ctx)))
+      const env = {
+        NODE_ENV: "test",
+        LOG_LEVEL: "warn",
+        DATABASE_URL: db,
+        RPC_URL: chain.url,
+        PRIVATE_KEY: HARDHAT_KEY_0,
+        NETWORK_ID: "31337",
+        MOCK_USDC_ADDRESS: d.deployment.usdc,
+        YIELD_VAULT_ADDRESS: d.deployment.vault,
+        STREAMING_WALLET_ADDRESS: d.deployment.wallet,
+        RATE_LIMIT_MAX_REQUESTS: "0",
+        CONFIRMATIONS: "2",
+        SETTLEMENT_POLL_INTERVAL: "50 millis",
+        RECONCILE_INTERVAL: "1 hour"
+      }
+      return database.pipe(Layer.merge(Layer.succeedContext(dev)), Layer.merge(Layer.succeed(Crash, { chain, env, viewers })))
+    })
+  )
+  const json = (url: string, body?: unknown) =>
+    Effect.promise(async () => {
+      const res = await fetch(url, body === undefined ? {} : { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) })
+      return { status: res.status, body: (await res.json()) as { data?: { sessionId?: string; settlementKey?: string; status?: string } } }
+    })
+
+  layer(CrashWorld, { timeout: 240_000, excludeTestServices: true })((it) => {
+    it.scoped("the process dies after sending, before the receipt: the restarted server follows the transaction it sent and records it once, then continues the nonces", () =>
+      Effect.gen(function* () {
+        const { chain, env, viewers } = yield* Crash
+        const [viewer, other] = viewers
+        if (!viewer || !other) throw new Error("two viewers expected")
+        const first = yield* serverProcess(env)
+        const start = (userAddress: Address) =>
+          Effect.map(json(`${first.url}/api/session/start`, { userAddress, contentId: "intro-to-defi" }), (r) => {
+            expect(r.status).toBe(201)
+            return { sessionId: r.body.data?.sessionId ?? "", key: BigInt(r.body.data?.settlementKey ?? "0") }
+          })
+        const paid = yield* start(viewer)
+        const next = yield* start(other)
+        yield* Effect.sleep("1200 millis")
+        // no block while it is sent: the transaction waits in the mempool when the process dies
+        yield* chain.halt
+        const stopped = yield* json(`${first.url}/api/session/stop`, { sessionId: paid.sessionId, userAddress: viewer })
+        expect(stopped.body.data?.status).toBe("settling")
+        const sent = yield* waitFor(paid.sessionId, (r) => r.txHash !== null)
+        yield* killHard(first)
+        yield* chain.slowDown()
+        yield* Effect.promise(() => chain.direct.waitForTransactionReceipt({ hash: `0x${(sent.txHash ?? "").slice(2)}`, confirmations: 3 }))
+        expect((yield* rowOf(paid.sessionId))?.status).toBe("PENDING")
+
+        const second = yield* serverProcess(env)
+        const done = yield* waitFor(paid.sessionId, (r) => r.sessionStatus === "COMPLETED")
+        expect(done.txHash).toBe(sent.txHash)
+        expect(yield* settlementsOnChain(paid.key)).toHaveLength(1)
+
+        // the sequence goes on from the ledger: the next settlement takes the next nonce
+        const again = yield* json(`${second.url}/api/session/stop`, { sessionId: next.sessionId, userAddress: other })
+        expect(again.status).toBeLessThan(300)
+        yield* waitFor(next.sessionId, (r) => r.sessionStatus === "COMPLETED")
+        const nonces = (yield* ledger).map((t) => Number(t.nonce))
+        expect(nonces).toHaveLength(2)
+        expect(nonces[1]).toBe((nonces[0] ?? -1) + 1)
+        expect(yield* settlementsOnChain(next.key)).toHaveLength(1)
+        yield* killHard(second)
+      })
+    )
   })
 })
