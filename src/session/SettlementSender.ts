@@ -21,11 +21,12 @@ export const bumpFees = (old: Fees, suggested: Fees, caps: { readonly maxFee: Op
   const tenPercentMore = (x: bigint) => (x * 11n + 9n) / 10n
   const cap = (x: bigint, c: Option.Option<bigint>) => Option.match(c, { onNone: () => x, onSome: (limit) => (x < limit ? x : limit) })
   const max = (a: bigint, b: bigint) => (a > b ? a : b)
-  const priority = cap(max(tenPercentMore(old.maxPriorityFeePerGas), suggested.maxPriorityFeePerGas), caps.maxPriority)
   const fee = cap(max(tenPercentMore(old.maxFeePerGas), suggested.maxFeePerGas), caps.maxFee)
+  const wanted = cap(max(tenPercentMore(old.maxPriorityFeePerGas), suggested.maxPriorityFeePerGas), caps.maxPriority)
+  const priority = wanted > fee ? fee : wanted
   // a cap below the required bump: the node would refuse the replacement, so none is sent
   if (priority < tenPercentMore(old.maxPriorityFeePerGas) || fee < tenPercentMore(old.maxFeePerGas)) return Option.none()
-  return Option.some({ maxFeePerGas: fee, maxPriorityFeePerGas: priority > fee ? fee : priority })
+  return Option.some({ maxFeePerGas: fee, maxPriorityFeePerGas: priority })
 }
 
 /** The node's suggestion within the caps (a priority fee never above the fee cap). */
