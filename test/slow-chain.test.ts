@@ -54,7 +54,8 @@ const World = Layer.unwrapScoped(
     }
     return HttpAppLive.pipe(
       Layer.provideMerge(TestServer),
-      Layer.provideMerge(makeAppLive(ChainRpc)),
+      // the catalogue as on the development chain (a PostgreSQL database is not seeded at start)
+      Layer.provideMerge(makeAppLive(ChainRpc).pipe(Layer.tap((ctx) => Effect.provide(seedCatalogue(), ctx)))),
       Layer.provideMerge(testConfig(vars)),
       Layer.provideMerge(TimeTravelLive),
       Layer.provideMerge(Layer.succeedContext(dev)),
