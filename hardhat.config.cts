@@ -64,6 +64,9 @@ if (!Number.isSafeInteger(nodeChainId) || nodeChainId <= 0) throw new Error("HAR
 /** HARDHAT_BLOCK_TIME (ms): a block that often besides the automined ones, so that confirmations come as on a real chain. */
 const blockTime = Number(process.env["HARDHAT_BLOCK_TIME"] ?? 0)
 if (!Number.isSafeInteger(blockTime) || blockTime < 0) throw new Error("HARDHAT_BLOCK_TIME must be a number of milliseconds")
+/** HARDHAT_AUTOMINE=false: transactions wait for the next interval block, as on a public chain (`npm run chain -- --block-time 12`). */
+const automine = process.env["HARDHAT_AUTOMINE"] !== "false"
+if (!automine && blockTime === 0) throw new Error("HARDHAT_AUTOMINE=false needs HARDHAT_BLOCK_TIME, or no block is ever mined")
 
 // Sepolia for hardhat tasks such as `hardhat verify --network sepolia` (deployment is `npm run deploy:sepolia`, scripts/deploy.ts).
 const rpcUrl = process.env["RPC_URL"]
@@ -84,7 +87,7 @@ const config: HardhatUserConfig = {
     hardhat: {
       chainId: nodeChainId,
       accounts: DEV_KEYS.map((privateKey) => ({ privateKey, balance: "10000000000000000000000" })),
-      ...(blockTime > 0 ? { mining: { auto: true, interval: blockTime } } : {})
+      ...(blockTime > 0 ? { mining: { auto: automine, interval: blockTime } } : {})
     },
     localhost: { url: "http://127.0.0.1:8545", chainId: 31337 },
     sepolia: {

@@ -22,13 +22,17 @@ const databaseUrl = Config.redacted("DATABASE_URL").pipe(
   })
 )
 
+/** RPC_URL: one endpoint, or several separated by commas (a fallback list, tried in order). */
 const rpcUrl = Config.redacted("RPC_URL").pipe(
-  check("RPC_URL", "must be an http(s):// or ws(s):// URL", (url) => {
-    try {
-      return ["http:", "https:", "ws:", "wss:"].includes(new URL(Redacted.value(url)).protocol)
-    } catch {
-      return false
-    }
+  check("RPC_URL", "must be an http(s):// or ws(s):// URL, or several separated by commas", (value) => {
+    const urls = Redacted.value(value).split(",").map((u) => u.trim())
+    return urls.every((u) => {
+      try {
+        return ["http:", "https:", "ws:", "wss:"].includes(new URL(u).protocol)
+      } catch {
+        return false
+      }
+    })
   })
 )
 
@@ -48,6 +52,14 @@ const positiveInt = (name: string, fallback: number) =>
   Config.integer(name).pipe(
     check(name, "must be a positive integer", (n) => n > 0),
     Config.withDefault(fallback)
+  )
+
+/** An amount of wei per gas, in decimal digits. */
+const weiOption = (name: string) =>
+  Config.string(name).pipe(
+    check(name, "must be a whole number of wei", (v) => /^[0-9]{1,30}$/.test(v.trim())),
+    Config.map((v) => BigInt(v.trim())),
+    Config.option
   )
 
 const port = Config.integer("PORT").pipe(
@@ -180,6 +192,16 @@ export const AppConfigSchema = Config.all({
     batchWindow: Config.duration("SETTLEMENT_BATCH_WINDOW").pipe(Config.withDefault(Duration.millis(0))),
     maxBatchSize: positiveInt("SETTLEMENT_MAX_BATCH", 100),
     reconcileEvery: Config.duration("RECONCILE_INTERVAL").pipe(Config.withDefault(Duration.seconds(15))),
+    // sending on a slow chain (docs/RELIABILITY.md, "The operator's transactions")
+    /** At most one settlement transaction per this interval; unset, at most one per block. */
+    interval: Config.duration("SETTLEMENT_INTERVAL").pipe(Config.option),
+    /** How often the chain is asked about transactions in flight and new blocks. */
+    pollInterval: Config.duration("SETTLEMENT_POLL_INTERVAL").pipe(Config.withDefault(Duration.millis(500))),
+    /** Caps of the EIP-1559 fees (wei per gas), for the first send and every replacement. */
+    maxFeePerGas: weiOption("MAX_FEE_PER_GAS"),
+    maxPriorityFeePerGas: weiOption("MAX_PRIORITY_FEE_PER_GAS"),
+    /** Blocks a transaction may wait unmined before it is replaced with the same nonce and higher fees. */
+    replaceAfterBlocks: positiveInt("REPLACE_AFTER_BLOCKS", 3),
     sessionMaxIdle: Config.duration("SESSION_MAX_IDLE").pipe(Config.withDefault(Duration.hours(6)))
   }),
   security: Config.all({

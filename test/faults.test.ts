@@ -13,10 +13,10 @@ import { SettlementOutbox } from "../src/session/SettlementOutbox.js"
 import { costOf } from "../src/domain/Pricing.js"
 import { TestServer, apiClient, configFrom } from "./support/app.js"
 import { TimeTravel, TimeTravelLive } from "./support/clock.js"
-import pg from "pg"
 import { FlakyTestApp, whileChainDown } from "./support/flakyChain.js"
 import { hardhatNode } from "./support/hardhatNode.js"
 import { killHard, serverProcess } from "./support/process.js"
+import { scratchDatabase } from "./support/database.js"
 import { tcpProxy } from "./support/tcpProxy.js"
 import { USDC, fundedViewer, settlementsOnChain } from "./support/users.js"
 import { postJson } from "./support/http.js"
@@ -37,19 +37,6 @@ const json = (url: string, init?: RequestInit) =>
   })
 
 const post = postJson
-
-/** A database of its own on the real server, dropped at the end of the scope. */
-const scratchDatabase = (name: string) => {
-  const run = (statement: string) =>
-    Effect.promise(async () => {
-      const c = new pg.Client({ connectionString: PG_ADMIN })
-      await c.connect()
-      await c.query(statement).finally(() => c.end())
-    })
-  return Effect.acquireRelease(run(`CREATE DATABASE ${name}`), () => run(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`).pipe(Effect.ignore)).pipe(
-    Effect.as(Object.assign(new URL(PG_ADMIN), { pathname: `/${name}` }).toString())
-  )
-}
 
 /** Every COMPLETED session has exactly one on-chain settlement of its final cost; none is left SETTLING. */
 const ledgerIsConsistent = Effect.gen(function* () {

@@ -92,7 +92,7 @@ describe("sessions", () => {
         for (const name of ["payg_sessions_started_total", "payg_sessions_stopped_total", "payg_settlements_sent_total", "payg_settlements_confirmed_total"]) {
           expect(value(after, name) - value(before, name)).toBeGreaterThanOrEqual(1)
         }
-        expect(after).toMatch(/payg_chain_call_duration_seconds_count\{[^}]*call="settle(Batch)?"[^}]*\} [1-9]/)
+        expect(after).toMatch(/payg_chain_call_duration_seconds_count\{[^}]*call="(settle(Batch)?|broadcast)"[^}]*\} [1-9]/)
       }))
 
     it.effect("a session stopped before a billable second is CANCELLED with no transaction", () =>

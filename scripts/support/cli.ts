@@ -9,6 +9,7 @@ import { Console, Effect, Layer, Logger, LogLevel, Option, Redacted, Schema } fr
 import { parseArgs } from "node:util"
 import { type Hex, createPublicClient, createWalletClient, defineChain, http, isHex, webSocket } from "viem"
 import { privateKeyToAccount } from "viem/accounts"
+import { rpcUrlsOf } from "../../src/chain/ChainViem.js"
 import { AppConfig } from "../../src/config.js"
 import { isAddress, toAddress } from "../../src/domain/Address.js"
 import { startupFailureLine } from "../../src/platform/StartupError.js"
@@ -60,7 +61,8 @@ export const clientsFor = (key: Hex) =>
     const config = yield* AppConfig
     const rpc = yield* Option.match(config.chain.rpcUrl, {
       onNone: () => fail("RPC_URL is not set: give the JSON-RPC endpoint of the chain (e.g. your Sepolia provider's URL)"),
-      onSome: (u) => Effect.succeed(Redacted.value(u))
+      // a fallback list: the scripts use its first endpoint
+      onSome: (u) => Effect.succeed(rpcUrlsOf(Redacted.value(u))[0] ?? "")
     })
     const transport = rpc.startsWith("ws") ? webSocket(rpc) : http(rpc, { retryCount: 1 })
     const chainId = yield* attempt("cannot reach RPC_URL", () => createPublicClient({ transport }).getChainId())

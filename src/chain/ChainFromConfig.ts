@@ -4,7 +4,7 @@ import { AppConfig } from "../config.js"
 import { Chain } from "../domain/Chain.js"
 import { StartupError } from "../platform/StartupError.js"
 import { ChainOnDevChain, DevChainDeployment } from "./ChainInProcess.js"
-import { ChainRpc } from "./ChainViem.js"
+import { ChainRpc, rpcUrlsOf } from "./ChainViem.js"
 import { checkDeploymentToken } from "./token.js"
 
 /**
@@ -18,7 +18,7 @@ const checkToken = (ctx: Context.Context<Chain>) =>
     const config = yield* AppConfig
     if (Option.isNone(config.chain.rpcUrl)) return
     const { binding } = Context.get(ctx, Chain)
-    const url = Redacted.value(config.chain.rpcUrl.value)
+    const url = rpcUrlsOf(Redacted.value(config.chain.rpcUrl.value))[0] ?? ""
     const publicClient = createPublicClient({ transport: url.startsWith("ws") ? webSocket(url) : http(url, { retryCount: 1 }) })
     const token = yield* Effect.tryPromise({
       try: () => checkDeploymentToken(publicClient, { usdc: binding.usdc, vault: binding.vault }),

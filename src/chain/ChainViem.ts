@@ -18,6 +18,10 @@ import {
   parseAbi,
   parseEventLogs,
   toFunctionSelector,
+  TransactionNotFoundError,
+  TransactionReceiptNotFoundError,
+  encodeFunctionData,
+  fallback,
   webSocket
 } from "viem"
 import { privateKeyToAccount } from "viem/accounts"
@@ -28,17 +32,20 @@ import {
   Chain,
   type ChainBinding,
   type ExpectedPayment,
+  type Fees,
+  type OperatorCall,
+  type SentState,
   type Settlement,
   type SettlementRequest,
   contentKeyOf,
   paymentMismatch
 } from "../domain/Chain.js"
-import { ChainUnavailable, PaymentNotProven, SettlementRejected } from "../domain/errors.js"
+import { ChainUnavailable, NonceConflict, PaymentNotProven, SettlementRejected } from "../domain/errors.js"
 import { trackChainCall } from "../metrics/Metrics.js"
 import { StartupError } from "../platform/StartupError.js"
 import { authorizationArgs } from "./authorization.js"
 import { streamingWalletAbi, yieldVaultAbi } from "./contracts.js"
-import { classify, unavailable } from "./errors.js"
+import { classify, isNonceRefusal, shortReason, unavailable } from "./errors.js"
 import { listingWrites } from "./listings.js"
 
 export interface ChainClients {
@@ -121,6 +128,22 @@ export const makeChain = (clients: ChainClients) =>
     })
 
     type WriteRequest = Parameters<typeof walletClient.writeContract>[0]
+    type Receipt = Awaited<ReturnType<typeof publicClient.getTransactionReceipt>>
+
+    /** Each request's outcome in a settleBatch receipt: its SessionSettled, or its SettlementRejected. */
+    const outcomesOf = (receipt: Receipt, requests: ReadonlyArray<SettlementRequest>): ReadonlyArray<BatchOutcome> => {
+      const ours = walletLogs(receipt.logs)
+      const settled = parseEventLogs({ abi: settledEvent, logs: ours })
+      const rejected = parseEventLogs({ abi: rejectedEvent, logs: ours })
+      const settledByKey = new Map(settled.map((l) => [l.args.sessionKey, l]))
+      const rejectedByKey = new Map(rejected.map((l) => [l.args.sessionKey, l]))
+      return requests.map((r): BatchOutcome => {
+        const ok = settledByKey.get(r.sessionKey)
+        if (ok) return { _tag: "Settled", settlement: toSettlement(ok, receipt, settled.length) }
+        const bad = rejectedByKey.get(r.sessionKey)
+        return { _tag: "Rejected", sessionKey: r.sessionKey, errorName: bad ? errorNameOf(bad.args.reason) : "Rejected" }
+      })
+    }
 
     /**
      * Prepares (`prepare`), sends and waits for the receipt, holding the operator's nonce sequence
@@ -181,21 +204,7 @@ export const makeChain = (clients: ChainClients) =>
         "settleBatch",
         () => Promise.resolve({ ...call, chain: walletClient.chain, gas: batchGasLimit(requests.length) }),
         () => publicClient.simulateContract(call)
-      ).pipe(
-        Effect.map((receipt): ReadonlyArray<BatchOutcome> => {
-          const ours = walletLogs(receipt.logs)
-          const settled = parseEventLogs({ abi: settledEvent, logs: ours })
-          const rejected = parseEventLogs({ abi: rejectedEvent, logs: ours })
-          const settledByKey = new Map(settled.map((l) => [l.args.sessionKey, l]))
-          const rejectedByKey = new Map(rejected.map((l) => [l.args.sessionKey, l]))
-          return requests.map((r): BatchOutcome => {
-            const ok = settledByKey.get(r.sessionKey)
-            if (ok) return { _tag: "Settled", settlement: toSettlement(ok, receipt, settled.length) }
-            const bad = rejectedByKey.get(r.sessionKey)
-            return { _tag: "Rejected", sessionKey: r.sessionKey, errorName: bad ? errorNameOf(bad.args.reason) : "Rejected" }
-          })
-        })
-      )
+      ).pipe(Effect.map((receipt) => outcomesOf(receipt, requests)))
     }
 
     const findSettlement = (sessionKey: bigint) =>
@@ -244,8 +253,91 @@ export const makeChain = (clients: ChainClients) =>
         return paid
       }).pipe(Effect.withSpan("Chain.verifyPayment"))
 
+    const batchCall = (requests: ReadonlyArray<SettlementRequest>) =>
+      ({ account: walletClient.account, address: wallet, abi: streamingWalletAbi, functionName: "settleBatch", args: [requests.map(batchEntry)] }) as const
+
+    const head = read("getBlockNumber", () => publicClient.getBlockNumber({ cacheTime: 0 }))
+
+    /** A transaction the node knows (mempool or chain); a hash it never saw or forgot is None. */
+    const known = (hash: Hex) =>
+      Effect.tryPromise({
+        try: () => publicClient.getTransaction({ hash }).then(() => true),
+        catch: (e) => e
+      }).pipe(
+        Effect.catchAll((e) => (e instanceof TransactionNotFoundError ? Effect.succeed(false) : Effect.fail(unavailable(e)))),
+        retryTransient
+      )
+    const receiptOf = (hash: Hex) =>
+      Effect.tryPromise({ try: () => publicClient.getTransactionReceipt({ hash }), catch: (e) => e }).pipe(
+        Effect.map(Option.some),
+        Effect.catchAll((e) => (e instanceof TransactionReceiptNotFoundError ? Effect.succeed(Option.none<Receipt>()) : Effect.fail(unavailable(e)))),
+        retryTransient
+      )
+
+    const sentState = (hashes: ReadonlyArray<Hex>, requests: ReadonlyArray<SettlementRequest>) =>
+      Effect.gen(function* () {
+        // the newest first: after a replacement it is the likeliest to be mined
+        for (const hash of [...hashes].reverse()) {
+          const receipt = yield* receiptOf(hash)
+          if (Option.isNone(receipt)) continue
+          const top = yield* head
+          const r = receipt.value
+          const state: SentState = {
+            _tag: "Mined",
+            txHash: r.transactionHash,
+            blockNumber: r.blockNumber,
+            confirmations: Number(top - r.blockNumber + 1n),
+            outcomes: r.status === "success" ? Option.some(outcomesOf(r, requests)) : Option.none()
+          }
+          return state
+        }
+        const seen = yield* Effect.forEach(hashes, known)
+        const state: SentState = seen.some((x) => x) ? { _tag: "Pending" } : { _tag: "Unknown" }
+        return state
+      }).pipe(trackChainCall("sentState"), Effect.withSpan("Chain.sentState"))
+
+    const broadcast = (call: OperatorCall, nonce: number, fees: Fees) =>
+      Effect.tryPromise({
+        try: () =>
+          walletClient.sendTransaction({
+            account: walletClient.account,
+            chain: walletClient.chain,
+            to: call.to,
+            data: call.data,
+            gas: call.gas,
+            nonce,
+            type: "eip1559",
+            maxFeePerGas: fees.maxFeePerGas,
+            maxPriorityFeePerGas: fees.maxPriorityFeePerGas
+          }),
+        catch: (e) => (isNonceRefusal(e) ? new NonceConflict({ nonce, reason: shortReason(e) }) : unavailable(e))
+      }).pipe(
+        Effect.timeoutFail({ duration: clients.timeout, onTimeout: () => new ChainUnavailable({ reason: "sending timed out" }) }),
+        trackChainCall("broadcast"),
+        Effect.withSpan("Chain.broadcast", { attributes: { nonce } })
+      )
+
     return Chain.of({
       binding,
+      operator: toAddress(walletClient.account.address),
+      confirmations,
+      prepareSettleBatch: (requests) => ({
+        to: wallet,
+        data: encodeFunctionData({ abi: streamingWalletAbi, functionName: "settleBatch", args: [requests.map(batchEntry)] }),
+        gas: batchGasLimit(requests.length)
+      }),
+      suggestFees: read("estimateFeesPerGas", () => publicClient.estimateFeesPerGas({ type: "eip1559" })).pipe(
+        Effect.map((f) => ({ maxFeePerGas: f.maxFeePerGas, maxPriorityFeePerGas: f.maxPriorityFeePerGas }))
+      ),
+      pendingNonce: read("getTransactionCount", () => publicClient.getTransactionCount({ address: walletClient.account.address, blockTag: "pending" })),
+      head,
+      broadcast,
+      sentState,
+      explainBatch: (requests) =>
+        Effect.tryPromise({ try: () => publicClient.simulateContract(batchCall(requests)), catch: classify }).pipe(
+          Effect.map(() => "TransactionReverted"),
+          Effect.catchTag("SettlementRejected", (e) => Effect.succeed(e.errorName))
+        ),
       status: Effect.all({
         chainId: read("getChainId", () => publicClient.getChainId()),
         blockNumber: read("getBlockNumber", () => publicClient.getBlockNumber({ cacheTime: 0 }))
@@ -325,6 +417,28 @@ const contentManagerClient = (
     }
   })
 
+/** RPC_URL's endpoints: one URL, or several separated by commas (tried in order). */
+export const rpcUrlsOf = (value: string): ReadonlyArray<string> =>
+  value
+    .split(",")
+    .map((u) => u.trim())
+    .filter((u) => u.length > 0)
+
+/**
+ * One transport over RPC_URL's endpoints: each retries a rate-limited (429) or failed request with
+ * exponential backoff (viem's; a Retry-After header is honoured), and with several endpoints viem's
+ * `fallback` moves to the next one when an endpoint keeps failing.
+ */
+const rpcTransport = (urls: ReadonlyArray<string>, timeout: Duration.Duration): Transport => {
+  const one = (u: string) =>
+    u.startsWith("ws")
+      ? webSocket(u, { timeout: Duration.toMillis(timeout), retryCount: 2, retryDelay: 250 })
+      : http(u, { timeout: Duration.toMillis(timeout), retryCount: 2, retryDelay: 250 })
+  const [first, ...rest] = urls.map(one)
+  if (first === undefined) return http()
+  return rest.length === 0 ? first : fallback([first, ...rest], { retryCount: 1 })
+}
+
 /**
  * The `Chain` port over RPC_URL with PRIVATE_KEY as operator and the deployment named by the
  * *_ADDRESS variables (Sepolia, or a `npm run chain` node): nothing is deployed or funded here.
@@ -341,8 +455,8 @@ export const ChainRpc = Layer.scoped(
     const usdc = yield* need(c.usdc, "MOCK_USDC_ADDRESS")
     const vault = yield* need(c.vault, "YIELD_VAULT_ADDRESS")
     const wallet = yield* need(c.wallet, "STREAMING_WALLET_ADDRESS")
-    const url = Redacted.value(rpcUrl)
-    const transport = url.startsWith("ws") ? webSocket(url, { timeout: Duration.toMillis(c.timeout) }) : http(url, { timeout: Duration.toMillis(c.timeout), retryCount: 0 })
+    const urls = rpcUrlsOf(Redacted.value(rpcUrl))
+    const transport = rpcTransport(urls, c.timeout)
     const probe = createPublicClient({ transport })
     const chainId = yield* Effect.tryPromise({ try: () => probe.getChainId(), catch: unavailable }).pipe(
       Effect.timeoutFail({ duration: Duration.seconds(10), onTimeout: () => new ChainUnavailable({ reason: "no answer within 10 s" }) }),
@@ -355,7 +469,7 @@ export const ChainRpc = Layer.scoped(
       id: chainId,
       name: `chain-${chainId}`,
       nativeCurrency: { name: "Ether", symbol: "ETH", decimals: 18 },
-      rpcUrls: { default: { http: [url] } }
+      rpcUrls: { default: { http: urls } }
     })
     const local = chainId === 31337
     const publicClient = createPublicClient({ chain, transport, pollingInterval: local ? 50 : 2_000 })

@@ -37,7 +37,7 @@ export const bindChain = Effect.gen(function* () {
       })
     }
     yield* sql.withTransaction(
-      Effect.all([sql`DELETE FROM settlements`, sql`DELETE FROM session_quotes`, sql`DELETE FROM sessions`, sql`DELETE FROM idempotency_keys`, sql`DELETE FROM chain_binding`])
+      Effect.all([sql`DELETE FROM operator_transactions`, sql`DELETE FROM settlements`, sql`DELETE FROM session_quotes`, sql`DELETE FROM sessions`, sql`DELETE FROM idempotency_keys`, sql`DELETE FROM chain_binding`])
     )
     yield* Effect.logWarning("RESET_ON_CHAIN_CHANGE: deleted the sessions of the previous chain", { previous: describe(row) })
   }

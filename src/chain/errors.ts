@@ -53,3 +53,15 @@ export const classify = (error: unknown): ChainUnavailable | SettlementRejected 
 }
 
 export const unavailable = (error: unknown): ChainUnavailable => new ChainUnavailable({ reason: shortMessage(error) })
+
+/**
+ * Whether a node refused a transaction for its nonce: already used, or held in the mempool by another
+ * transaction this one does not outbid by enough (geth's and Hardhat's wordings).
+ */
+export const isNonceRefusal = (error: unknown): boolean => {
+  const text = error instanceof BaseError ? `${error.shortMessage} ${error.details}` : error instanceof Error ? error.message : String(error)
+  return /nonce too low|nonce has already been used|already known|replacement (transaction )?underpriced|replacement fee too low|could not replace existing tx/i.test(text)
+}
+
+/** One line saying why a call failed. */
+export const shortReason = (error: unknown): string => (error instanceof BaseError ? error.details || error.shortMessage : shortMessage(error))

@@ -8,6 +8,7 @@ import migration0005 from "./migrations/0005_session_authorizations.js"
 import migration0008 from "./migrations/0008_webhooks_creators.js"
 import migration0010 from "./migrations/0010_content_listings.js"
 import migration0009 from "./migrations/0009_heartbeats.js"
+import migration0006 from "./migrations/0006_operator_transactions.js"
 
 /** Static imports (not the file system): PgMigrator.fromFileSystem cannot load .ts under vitest. */
 const migrations = {
@@ -16,6 +17,7 @@ const migrations = {
   "0003_settlement_keys": migration0003,
   "0004_debts": migration0004,
   "0005_session_authorizations": migration0005,
+  "0006_operator_transactions": migration0006,
   "0008_webhooks_creators": migration0008,
   "0009_heartbeats": migration0009,
   "0010_content_listings": migration0010

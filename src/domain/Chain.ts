@@ -1,7 +1,7 @@
 import { Context, Effect, Option } from "effect"
 import { keccak256, toBytes } from "viem"
 import type { Address } from "./Address.js"
-import type { ChainUnavailable, ListingRefused, NoContentManager, PaymentNotProven, SettlementRejected } from "./errors.js"
+import type { ChainUnavailable, ListingRefused, NoContentManager, NonceConflict, PaymentNotProven, SettlementRejected } from "./errors.js"
 
 /** Where the backend settles: recorded in the database so a deployment is never mixed with another. */
 export interface ChainBinding {
@@ -103,6 +103,36 @@ export type BatchOutcome =
   | { readonly _tag: "Settled"; readonly settlement: Settlement }
   | { readonly _tag: "Rejected"; readonly sessionKey: bigint; readonly errorName: string }
 
+/** A transaction of the operator, ready to be signed with a nonce and fees (`Chain.broadcast`). */
+export interface OperatorCall {
+  readonly to: Address
+  readonly data: `0x${string}`
+  readonly gas: bigint
+}
+
+/** EIP-1559 fees of a transaction, in wei per gas. */
+export interface Fees {
+  readonly maxFeePerGas: bigint
+  readonly maxPriorityFeePerGas: bigint
+}
+
+/**
+ * Where the operator's transaction (any of the hashes sent with its nonce) stands on the canonical
+ * chain: `Unknown` when no node knows any of them (dropped from the mempool, or reorganised away).
+ */
+export type SentState =
+  | { readonly _tag: "Unknown" }
+  | { readonly _tag: "Pending" }
+  | {
+      readonly _tag: "Mined"
+      readonly txHash: `0x${string}`
+      readonly blockNumber: bigint
+      /** The including block counts as one. */
+      readonly confirmations: number
+      /** Each request's outcome, in the order given; None when the whole transaction reverted. */
+      readonly outcomes: Option.Option<ReadonlyArray<BatchOutcome>>
+    }
+
 /**
  * The backend's only door to the chain (DESIGN.md section 3). Adapters (src/chain): `ChainRpc` (the
  * deployment at RPC_URL) and `ChainOnDevChain` (a development chain deployed and funded at start);
@@ -145,6 +175,27 @@ export class Chain extends Context.Tag("payg/Chain")<
     readonly updateContent: (contentId: string, terms: ListingTerms) => Effect.Effect<void, ChainUnavailable | ListingRefused | NoContentManager>
     /** Delists a listed content, waiting for the receipt: no settlement of it succeeds until it is listed again. */
     readonly delistContent: (contentId: string) => Effect.Effect<void, ChainUnavailable | ListingRefused | NoContentManager>
+    /** The operator's address: the sender of every settlement transaction. */
+    readonly operator: Address
+    /** Blocks (the including one counts) after which a settlement counts as final. */
+    readonly confirmations: number
+    /** The settleBatch transaction of `requests`, unsigned. */
+    readonly prepareSettleBatch: (requests: ReadonlyArray<SettlementRequest>) => OperatorCall
+    /** Fees for a transaction to be mined soon, as the node suggests them. */
+    readonly suggestFees: Effect.Effect<Fees, ChainUnavailable>
+    /** The operator's next nonce as the node sees it, its own mempool included. */
+    readonly pendingNonce: Effect.Effect<number, ChainUnavailable>
+    /** The number of the newest block. */
+    readonly head: Effect.Effect<bigint, ChainUnavailable>
+    /** Signs and sends `call` with exactly this nonce and these fees; the hash once a node accepted it. */
+    readonly broadcast: (call: OperatorCall, nonce: number, fees: Fees) => Effect.Effect<`0x${string}`, ChainUnavailable | NonceConflict>
+    /** The state of the transaction sent under these hashes, with the outcome of each request it carries. */
+    readonly sentState: (
+      hashes: ReadonlyArray<`0x${string}`>,
+      requests: ReadonlyArray<SettlementRequest>
+    ) => Effect.Effect<SentState, ChainUnavailable>
+    /** Why a reverted settleBatch of `requests` reverted (the custom error's name), by simulating it. */
+    readonly explainBatch: (requests: ReadonlyArray<SettlementRequest>) => Effect.Effect<string, ChainUnavailable>
   }
 >() {}
 

@@ -128,3 +128,16 @@ export class ListingRefused extends Schema.TaggedError<ListingRefused>()("Listin
     return `the chain refused the listing of '${this.contentId}': ${this.errorName}${this.reason === "" ? "" : ` (${this.reason})`}`
   }
 }
+
+/**
+ * A node refused an operator transaction for its nonce: already used (mined), or taken in the mempool
+ * by another transaction whose fees this one does not beat by enough (a replacement underpriced).
+ */
+export class NonceConflict extends Schema.TaggedError<NonceConflict>()("NonceConflict", {
+  nonce: Schema.Number,
+  reason: Schema.String
+}) {
+  override get message(): string {
+    return `nonce ${this.nonce} refused: ${this.reason}`
+  }
+}

@@ -25,3 +25,20 @@ export const freshDatabaseUrl = Effect.gen(function* () {
   url.pathname = `/${name}`
   return Option.some(url.toString())
 })
+
+/**
+ * A database of its own on the real PostgreSQL server (TEST_DATABASE_URL, or the machine's own at
+ * 127.0.0.1:5432), dropped at the end of the scope: for tests that need several processes on one database.
+ */
+export const scratchDatabase = (name: string) => {
+  const admin = process.env.TEST_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/postgres"
+  const run = (statement: string) =>
+    Effect.promise(async () => {
+      const c = new pg.Client({ connectionString: admin })
+      await c.connect()
+      await c.query(statement).finally(() => c.end())
+    })
+  return Effect.acquireRelease(run(`CREATE DATABASE ${name}`), () => run(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`).pipe(Effect.ignore)).pipe(
+    Effect.as(Object.assign(new URL(admin), { pathname: `/${name}` }).toString())
+  )
+}

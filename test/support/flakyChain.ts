@@ -43,7 +43,13 @@ export const FlakyChain = Layer.effect(
       isValidSignature: (signer, hash, signature) => gate(chain.isValidSignature(signer, hash, signature)),
       listContent: (contentId, terms) => gate(chain.listContent(contentId, terms)),
       updateContent: (contentId, terms) => gate(chain.updateContent(contentId, terms)),
-      delistContent: (contentId) => gate(chain.delistContent(contentId))
+      delistContent: (contentId) => gate(chain.delistContent(contentId)),
+      suggestFees: gate(chain.suggestFees),
+      pendingNonce: gate(chain.pendingNonce),
+      head: gate(chain.head),
+      broadcast: (call, nonce, fees) => gate(chain.broadcast(call, nonce, fees)),
+      sentState: (hashes, requests) => gate(chain.sentState(hashes, requests)),
+      explainBatch: (requests) => gate(chain.explainBatch(requests))
     })
   })
 ).pipe(Layer.provide(ChainOnDevChain))
