@@ -18,10 +18,11 @@ import {
 } from "viem"
 import { privateKeyToAccount } from "viem/accounts"
 import { AppConfig } from "../config.js"
-import { toAddress } from "../domain/Address.js"
+import { type Address, toAddress } from "../domain/Address.js"
 import {
   type BatchOutcome,
   Chain,
+  type ChainActivity,
   type ChainBinding,
   type ExpectedPayment,
   type Settlement,
@@ -251,9 +252,31 @@ export const makeChain = (clients: ChainClients) =>
       settle,
       settleBatch,
       findSettlement,
-      verifyPayment
+      verifyPayment,
+      blockNumber: read("getBlockNumber", () => publicClient.getBlockNumber({ cacheTime: 0 })),
+      activityBetween: (fromBlock, toBlock) =>
+        read("getLogs", () => publicClient.getLogs({ address: [vault, wallet], fromBlock, toBlock })).pipe(Effect.map(activityOf))
     })
   })
+
+/** An indexed field holding an address: 12 zero bytes, then the 20 bytes of the address. */
+const addressTopic = /^0x0{24}([0-9a-f]{40})$/
+
+/** The addresses and 32-byte keys the logs' indexed fields name (topic 0, the event's signature, left out). */
+export const activityOf = (logs: ReadonlyArray<{ readonly topics: ReadonlyArray<Hex | null> }>): ChainActivity => {
+  const users = new Set<Address>()
+  const contentKeys = new Set<Hex>()
+  for (const log of logs) {
+    for (const topic of log.topics.slice(1)) {
+      if (topic === null) continue
+      const lower: Hex = `0x${topic.slice(2).toLowerCase()}`
+      const address = addressTopic.exec(lower)?.[1]
+      if (address !== undefined) users.add(toAddress(`0x${address}`))
+      else contentKeys.add(lower)
+    }
+  }
+  return { users: [...users], contentKeys: [...contentKeys] }
+}
 
 /** `settle`'s arguments: the request and the viewer's authorization (empty fields when it carries none). */
 const settleArgs = (r: SettlementRequest) => {

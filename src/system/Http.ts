@@ -3,14 +3,15 @@ import { Effect, Option } from "effect"
 import { PaygApi } from "../Api.js"
 import { AppConfig } from "../config.js"
 import { databaseReachable } from "../db/Health.js"
-import { Chain } from "../domain/Chain.js"
+import { ChainView } from "../chain/ChainView.js"
 import { ServiceUnavailable } from "../http/errors.js"
 import { isoNow } from "../http/envelope.js"
 
 export const SystemHttp = HttpApiBuilder.group(PaygApi, "system", (handlers) =>
   Effect.gen(function* () {
     const config = yield* AppConfig
-    const chain = yield* Chain
+    // the head block from the chain view: no chain request while it is fresh
+    const chain = yield* ChainView
     return handlers
       .handle("health", () => Effect.map(isoNow, (timestamp) => ({ status: "healthy" as const, timestamp, environment: config.nodeEnv })))
       .handle("status", () =>

@@ -39,7 +39,9 @@ export const FlakyChain = Layer.effect(
       settle: (request) => gate(chain.settle(request)),
       settleBatch: (requests) => gate(chain.settleBatch(requests)),
       findSettlement: (sessionKey) => gate(chain.findSettlement(sessionKey)),
-      verifyPayment: (txHash, expected) => gate(chain.verifyPayment(txHash, expected))
+      verifyPayment: (txHash, expected) => gate(chain.verifyPayment(txHash, expected)),
+      blockNumber: gate(chain.blockNumber),
+      activityBetween: (fromBlock, toBlock) => gate(chain.activityBetween(fromBlock, toBlock))
     })
   })
 ).pipe(Layer.provide(ChainOnDevChain))
