@@ -99,7 +99,7 @@ describe("the OpenAPI document's security, proven on the real server (AUTH_REQUI
         const open = operationsOf(doc).filter((e) => !isSecured(e.op)).map((e) => e.key)
         expect(open.sort()).toEqual([...PUBLIC].sort())
         const secured = operationsOf(doc).filter((e) => isSecured(e.op)).map((e) => e.key)
-        expect(secured.length).toBe(8)
+        expect(secured.length).toBe(9)
       }))
 
     it.effect("every secured operation: no token is 401 with a challenge, another address's token is 403, the owner's passes", () =>
