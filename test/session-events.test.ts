@@ -101,6 +101,20 @@ describe("GET /api/session/:sessionId/events", () => {
         yield* Fiber.join(stream.fiber)
       }))
 
+    it.effect("the OpenAPI document declares the stream (text/event-stream, with an example) and the stop's Prefer header and 202 txHash", () =>
+      Effect.gen(function* () {
+        const doc = yield* getJson("/openapi.json")
+        const text = JSON.stringify(doc.body)
+        const paths = isRecord(doc.body) && isRecord(doc.body["paths"]) ? doc.body["paths"] : {}
+        const events = JSON.stringify(paths["/api/session/{sessionId}/events"])
+        expect(events).toContain('"text/event-stream"')
+        expect(events).toContain("event: status")
+        const stop = JSON.stringify(paths["/api/session/stop"])
+        expect(stop).toContain('"name":"Prefer","in":"header"')
+        expect(stop).toContain("Preference-Applied")
+        expect(text).toContain("The transaction carrying the payment, once it is sent")
+      }))
+
     it.effect("another address's session is 403, an unknown one 404, as for GET /api/session/:sessionId", () =>
       Effect.gen(function* () {
         const user = yield* fundedViewer()

@@ -14,13 +14,16 @@ describe("the stop's wait", () => {
   })
 
   it("waits for a chain that confirms within a second, not for a slower one, and STOP_WAIT overrides both", () => {
-    expect(defaultWait(Option.none(), { inProcess: true, confirmations: 1, blockInterval: Option.none() })).toEqual(PATIENT)
-    // a node mining on demand: no pace observed yet
-    expect(defaultWait(Option.none(), { inProcess: false, confirmations: 1, blockInterval: Option.none() })).toEqual(PATIENT)
-    expect(defaultWait(Option.none(), { inProcess: false, confirmations: 3, blockInterval: Option.some(250) })).toEqual(PATIENT)
-    expect(defaultWait(Option.none(), { inProcess: false, confirmations: 2, blockInterval: Option.some(2_000) })).toEqual(QUICK)
-    expect(defaultWait(Option.none(), { inProcess: false, confirmations: 3, blockInterval: Option.some(12_000) })).toEqual(QUICK)
-    expect(defaultWait(Option.some(Duration.seconds(2)), { inProcess: true, confirmations: 1, blockInterval: Option.none() })).toEqual(Duration.seconds(2))
+    expect(defaultWait(Option.none(), { minesOnSend: true, confirmations: 1, blockInterval: Option.none() })).toEqual(PATIENT)
+    // a development node: its blocks come when transactions do, so the pace observed is only its idleness
+    expect(defaultWait(Option.none(), { minesOnSend: true, confirmations: 1, blockInterval: Option.some(5_000) })).toEqual(PATIENT)
+    expect(defaultWait(Option.none(), { minesOnSend: true, confirmations: 2, blockInterval: Option.some(2_000) })).toEqual(QUICK)
+    // no pace observed yet
+    expect(defaultWait(Option.none(), { minesOnSend: false, confirmations: 1, blockInterval: Option.none() })).toEqual(PATIENT)
+    expect(defaultWait(Option.none(), { minesOnSend: false, confirmations: 3, blockInterval: Option.some(250) })).toEqual(PATIENT)
+    expect(defaultWait(Option.none(), { minesOnSend: false, confirmations: 2, blockInterval: Option.some(2_000) })).toEqual(QUICK)
+    expect(defaultWait(Option.none(), { minesOnSend: false, confirmations: 3, blockInterval: Option.some(12_000) })).toEqual(QUICK)
+    expect(defaultWait(Option.some(Duration.seconds(2)), { minesOnSend: true, confirmations: 1, blockInterval: Option.none() })).toEqual(Duration.seconds(2))
   })
 
   it("caps every wait one second below the request timeout", () => {

@@ -24,7 +24,7 @@ export const SessionHttp = HttpApiBuilder.group(PaygApi, "session", (handlers) =
     const confirmations = Option.getOrElse(config.chain.confirmations, () => (inProcess || chainId === 31337 ? 1 : 3))
     /** The stop's wait when the client states none: STOP_WAIT, else by the pace the chain view observes. */
     const fallbackWait = Effect.map(view.blockInterval, (blockInterval) =>
-      defaultWait(config.slowChain.stopWait, { inProcess, confirmations, blockInterval })
+      defaultWait(config.slowChain.stopWait, { minesOnSend: inProcess || chainId === 31337, confirmations, blockInterval })
     )
     return handlers
       .handle("start", ({ payload }) =>

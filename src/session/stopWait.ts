@@ -4,8 +4,8 @@ import { Duration, Option } from "effect"
  * How long POST /api/session/stop waits for the payment before it answers 202 (pure).
  *
  * The client's `Prefer: wait=N` (RFC 7240: seconds) asks for a bound; without it the bound is
- * STOP_WAIT, or else follows the chain's pace: a chain that confirms within a second (the in-process
- * development chain, a node mining on demand or quickly) is waited for up to PATIENT, so the answer is
+ * STOP_WAIT, or else follows the chain's pace: a chain that confirms within a second (a development
+ * chain with one confirmation, a node mining a block every few hundred milliseconds) is waited for up to PATIENT, so the answer is
  * the finished payment as on the seed; a slower chain (Sepolia: 12 s blocks, 3 confirmations) only
  * QUICK, so the answer is 202 `settling` at once. Every bound is capped below the request timeout.
  */
@@ -29,7 +29,8 @@ export const preferredWait = (header: string | undefined): Option.Option<number>
 }
 
 export interface ChainPace {
-  readonly inProcess: boolean
+  /** A development chain that mines each transaction as it is sent (in-process, or a node of chain 31337). */
+  readonly minesOnSend: boolean
   readonly confirmations: number
   /** Observed milliseconds per block; None while unknown (a node that mines on demand looks so). */
   readonly blockInterval: Option.Option<number>
@@ -38,7 +39,8 @@ export interface ChainPace {
 /** The wait when the client states none. */
 export const defaultWait = (configured: Option.Option<Duration.Duration>, pace: ChainPace): Duration.Duration =>
   Option.getOrElse(configured, () => {
-    if (pace.inProcess) return PATIENT
+    // one confirmation on a chain that mines on send is the send itself (its observed pace is only idleness)
+    if (pace.minesOnSend && pace.confirmations <= 1) return PATIENT
     return Option.match(pace.blockInterval, {
       onNone: () => PATIENT,
       onSome: (ms) => (ms * pace.confirmations <= 1_000 ? PATIENT : QUICK)
