@@ -19,8 +19,8 @@ export class ChainView extends Context.Tag("payg/ChainView")<
     readonly balancesOf: (user: Address) => Effect.Effect<VaultBalances, ChainUnavailable>
     readonly spendAllowance: (user: Address) => Effect.Effect<bigint, ChainUnavailable>
     readonly contentListing: (contentId: string) => Effect.Effect<ContentListing, ChainUnavailable>
-    /** Forgets what the view holds for a user (a settlement of theirs was just recorded). */
-    readonly forget: (user: Address) => Effect.Effect<void>
+    /** Reads a user's balance and allowance again (a settlement of theirs was just sent): off the request, by the settlement's fiber. */
+    readonly refresh: (user: Address) => Effect.Effect<void>
     /** Wall-clock milliseconds per block, as observed by the poller; None until it saw blocks come. */
     readonly blockInterval: Effect.Effect<Option.Option<number>>
   }
@@ -165,6 +165,16 @@ export const ChainViewLive = Layer.scoped(
       return yield* catchUp
     })
 
+    /** A figure read again now and kept (a failed read leaves it forgotten: the next request reads it). */
+    const reload = <K, A>(cache: ReturnType<typeof makeCache<K, A>>, key: K, load: Effect.Effect<A, ChainUnavailable>) =>
+      Effect.gen(function* () {
+        cache.touch(key)
+        const version = cache.version(key)
+        const block = Option.getOrElse(yield* Ref.get(processed), () => 0n)
+        const value = yield* load
+        cache.setIf(key, version, { value, block })
+      }).pipe(Effect.ignore)
+
     const cached = <K, A>(cache: ReturnType<typeof makeCache<K, A>>, key: K, load: Effect.Effect<A, ChainUnavailable>) =>
       Effect.gen(function* () {
         const block = yield* head
@@ -185,11 +195,8 @@ export const ChainViewLive = Layer.scoped(
       balancesOf: (user) => cached(balances, user, chain.balancesOf(user)),
       spendAllowance: (user) => cached(allowances, user, chain.spendAllowance(user)),
       contentListing: (contentId) => cached(listings, contentKeyOf(contentId), chain.contentListing(contentId)),
-      forget: (user) =>
-        Effect.sync(() => {
-          balances.touch(user)
-          allowances.touch(user)
-        }),
+      refresh: (user) =>
+        Effect.all([reload(balances, user, chain.balancesOf(user)), reload(allowances, user, chain.spendAllowance(user))], { concurrency: 2, discard: true }),
       blockInterval: Effect.map(Ref.get(advances), (a) => (a.samples.length < 2 ? Option.none() : Option.some(median(a.samples))))
     })
   })

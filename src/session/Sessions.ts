@@ -280,7 +280,7 @@ export const SessionsLive = Layer.scoped(
       yield* Metric.increment(sessionsStopped)
       if (Option.isNone(stopped.outbox)) return yield* owned(yield* repo.find(stopped.id), id, { _tag: "System" })
       const record = stopped.outbox.value
-      const fiber = yield* FiberSet.run(settling, outbox.finish(record).pipe(Effect.as(undefined), Effect.ensuring(view.forget(record.userAddress))))
+      const fiber = yield* FiberSet.run(settling, outbox.finish(record).pipe(Effect.as(undefined), Effect.ensuring(view.refresh(record.userAddress))))
       if (Option.isNone(wait)) yield* Fiber.join(fiber)
       return yield* Option.match(wait, {
         onNone: () => Effect.flatMap(repo.find(stopped.id), (rec) => owned(rec, id, { _tag: "System" })),
