@@ -5,6 +5,7 @@ import { HttpServer } from "@effect/platform"
 import { makeAppLive } from "../src/AppLive.js"
 import { DevChain, DevChainDeployment } from "../src/chain/ChainInProcess.js"
 import { ChainRpc } from "../src/chain/ChainViem.js"
+import { seedCatalogue } from "../src/db/seed.js"
 import { HttpAppLive, nodeServerOn } from "../src/http/Server.js"
 import { yieldVaultAbi } from "../src/chain/contracts.js"
 import { countingRpc } from "./support/countingRpc.js"
@@ -58,10 +59,12 @@ const WorldLive = Layer.unwrapScoped(
         )
         const world = Layer.effect(
           World,
-          Effect.map(HttpServer.HttpServer, (server) => ({
-            url: server.address._tag === "TcpAddress" ? `http://127.0.0.1:${server.address.port}` : "",
-            rpc
-          }))
+          Effect.gen(function* () {
+            // the catalogue, as an operator loads it before pointing the server at a database (PGlite gets the demo one)
+            yield* seedCatalogue()
+            const server = yield* HttpServer.HttpServer
+            return { url: server.address._tag === "TcpAddress" ? `http://127.0.0.1:${server.address.port}` : "", rpc }
+          })
         )
         return world.pipe(Layer.provide(served))
       })
@@ -149,7 +152,9 @@ describe("answering on a chain with 2 s blocks and CONFIRMATIONS=2", () => {
         expect(yield* balanceOf).toBe(String(40n * USDC))
         expect((yield* call(`${url}/api/session/start`, { userAddress: user, contentId: "yield-farming-101" })).status).toBe(201)
         expect((yield* call(`${url}/api/content/intro-to-defi`)).status).toBe(200)
-        yield* headOf(url)
+        // the view has applied the funding's blocks (and read again what they changed) before the count starts
+        const funded = Number(yield* Effect.promise(() => dev.publicClient.getBlockNumber({ cacheTime: 0 })))
+        yield* eventually(headOf(url), (h) => h > funded)
 
         const mark = rpc.mark()
         const started = yield* call(`${url}/api/session/start`, { userAddress: user, contentId: "intro-to-defi" })
