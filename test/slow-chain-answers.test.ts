@@ -114,9 +114,10 @@ describe("answering on a chain with 2 s blocks and CONFIRMATIONS=2", () => {
       Effect.gen(function* () {
         const { url } = yield* World
         const user = yield* fundedViewer({ principal: 50n * USDC })
-        // the view has seen blocks come at the node's pace: the default wait is the short one
-        const first = yield* headOf(url)
-        yield* eventually(headOf(url), (h) => h >= first + 3)
+        // the view has seen blocks come at the node's pace (three timer blocks after the funding's burst): the default wait is the short one
+        const dev = yield* DevChain
+        const funded = Number(yield* Effect.promise(() => dev.publicClient.getBlockNumber({ cacheTime: 0 })))
+        yield* eventually(headOf(url), (h) => h >= funded + 3)
 
         const sessionId = yield* watched(url, user, "intro-to-defi")
         const stop = yield* call(`${url}/api/session/stop`, { sessionId, userAddress: user })
