@@ -1,5 +1,6 @@
 import { Layer } from "effect"
 import { ApiLive } from "./ApiLive.js"
+import { ChainViewLive } from "./chain/ChainView.js"
 import { AuthLive } from "./auth/AuthLive.js"
 import { TokensLive } from "./auth/Tokens.js"
 import type { AppConfig } from "./config.js"
@@ -30,6 +31,8 @@ export const makeAppLive = <E, R>(chain: Layer.Layer<Chain, E, R | AppConfig>) =
     Layer.provide(StartupLive),
     // the HTTP pipeline's state (rate-limit store: Redis is reached before the server listens)
     Layer.provideMerge(HttpPipelineLive),
+    // the chain as last seen (balances, allowances, listings, head), followed block by block
+    Layer.provideMerge(ChainViewLive),
     // the signing key is checked alongside the database and the chain, so a production start without
     // JWT_SECRET fails at once (AuthLive reuses this very layer: one key per process)
     Layer.provideMerge(Layer.mergeAll(DatabaseLive, chain, TokensLive))

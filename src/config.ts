@@ -204,6 +204,15 @@ export const AppConfigSchema = Config.all({
     replaceAfterBlocks: positiveInt("REPLACE_AFTER_BLOCKS", 3),
     sessionMaxIdle: Config.duration("SESSION_MAX_IDLE").pipe(Config.withDefault(Duration.hours(6)))
   }),
+  /** Answering on a slow chain: the chain view (src/chain/ChainView.ts) and how long a stop waits. */
+  slowChain: Config.all({
+    /** How old the view may be before a read goes to the chain; unset: 0 on the in-process chain, else 5 s. */
+    viewMaxAge: Config.duration("CHAIN_VIEW_MAX_AGE").pipe(Config.option),
+    /** How often the view asks for new blocks; unset: never on the in-process chain, 250 ms on chain 31337, else 1 s. */
+    viewPoll: Config.duration("CHAIN_VIEW_POLL").pipe(Config.option),
+    /** How long a stop waits for its payment without a `Prefer: wait`; unset: by the chain's pace (README). */
+    stopWait: Config.duration("STOP_WAIT").pipe(Config.option)
+  }),
   security: Config.all({
     jwtSecret: Config.redacted("JWT_SECRET").pipe(Config.option),
     authRequired: Config.boolean("AUTH_REQUIRED").pipe(Config.option),

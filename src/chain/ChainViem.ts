@@ -26,10 +26,11 @@ import {
 } from "viem"
 import { privateKeyToAccount } from "viem/accounts"
 import { AppConfig } from "../config.js"
-import { toAddress } from "../domain/Address.js"
+import { type Address, toAddress } from "../domain/Address.js"
 import {
   type BatchOutcome,
   Chain,
+  type ChainActivity,
   type ChainBinding,
   type ExpectedPayment,
   type Fees,
@@ -373,13 +374,34 @@ export const makeChain = (clients: ChainClients) =>
         }),
       earningsOf: (creator) =>
         read("earningsOf", () => publicClient.readContract({ address: wallet, abi: streamingWalletAbi, functionName: "earningsOf", args: [creator] })),
-      ...listingWrites({ publicClient, contentManager: clients.contentManager, wallet, confirmations, timeout: clients.timeout, sendLock })
+      ...listingWrites({ publicClient, contentManager: clients.contentManager, wallet, confirmations, timeout: clients.timeout, sendLock }),
+      activityBetween: (fromBlock, toBlock) =>
+        read("getLogs", () => publicClient.getLogs({ address: [vault, wallet], fromBlock, toBlock })).pipe(Effect.map(activityOf))
     })
   })
 
 /** EIP-1271: a contract wallet's signature check, and the value it returns for a valid signature. */
 const erc1271Abi = parseAbi(["function isValidSignature(bytes32 hash, bytes signature) view returns (bytes4)"])
 const EIP1271_MAGIC = "0x1626ba7e"
+
+/** An indexed field holding an address: 12 zero bytes, then the 20 bytes of the address. */
+const addressTopic = /^0x0{24}([0-9a-f]{40})$/
+
+/** The addresses and 32-byte keys the logs' indexed fields name (topic 0, the event's signature, left out). */
+export const activityOf = (logs: ReadonlyArray<{ readonly topics: ReadonlyArray<Hex | null> }>): ChainActivity => {
+  const users = new Set<Address>()
+  const contentKeys = new Set<Hex>()
+  for (const log of logs) {
+    for (const topic of log.topics.slice(1)) {
+      if (topic === null) continue
+      const lower: Hex = `0x${topic.slice(2).toLowerCase()}`
+      const address = addressTopic.exec(lower)?.[1]
+      if (address !== undefined) users.add(toAddress(`0x${address}`))
+      else contentKeys.add(lower)
+    }
+  }
+  return { users: [...users], contentKeys: [...contentKeys] }
+}
 
 /** `settle`'s arguments: the request and the viewer's authorization (empty fields when it carries none). */
 const settleArgs = (r: SettlementRequest) => {

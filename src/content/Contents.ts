@@ -1,5 +1,6 @@
 import { Context, Effect, Either, Layer, Option } from "effect"
-import { Chain, type ContentListing } from "../domain/Chain.js"
+import { ChainView } from "../chain/ChainView.js"
+import type { ContentListing } from "../domain/Chain.js"
 import type { ContentItem } from "../domain/Content.js"
 import { type ChainUnavailable, ContentNotFound, type DatabaseUnavailable } from "../domain/errors.js"
 import { ContentRepo } from "./ContentRepo.js"
@@ -60,7 +61,8 @@ export const ContentsLive = Layer.effect(
   Contents,
   Effect.gen(function* () {
     const repo = yield* ContentRepo
-    const chain = yield* Chain
+    // the listing from the chain view: no chain request while it is fresh
+    const chain = yield* ChainView
 
     const list = Effect.fnUntraced(function* (options: {
       readonly category: Option.Option<string>

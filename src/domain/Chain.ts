@@ -196,8 +196,20 @@ export class Chain extends Context.Tag("payg/Chain")<
     ) => Effect.Effect<SentState, ChainUnavailable>
     /** Why a reverted settleBatch of `requests` reverted (the custom error's name), by simulating it. */
     readonly explainBatch: (requests: ReadonlyArray<SettlementRequest>) => Effect.Effect<string, ChainUnavailable>
+    /** Who and what the vault's and wallet's events of blocks `fromBlock`..`toBlock` (inclusive) touched. */
+    readonly activityBetween: (fromBlock: bigint, toBlock: bigint) => Effect.Effect<ChainActivity, ChainUnavailable>
   }
 >() {}
+
+/**
+ * What a range of blocks changed, as far as the backend's reads go: the addresses and the 32-byte
+ * values (content keys) named by the indexed fields of the vault's and wallet's events. A superset:
+ * an address that is a creator or a payer is named too, which costs one re-read, never a stale answer.
+ */
+export interface ChainActivity {
+  readonly users: ReadonlyArray<Address>
+  readonly contentKeys: ReadonlyArray<`0x${string}`>
+}
 
 /**
  * The first settlement key of an epoch (docs/SECURITY.md, "Settlement keys and payments"): a key is

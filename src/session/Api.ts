@@ -1,4 +1,4 @@
-import { HttpApiEndpoint, HttpApiGroup, OpenApi } from "@effect/platform"
+import { HttpApiEndpoint, HttpApiGroup, HttpApiSchema, OpenApi } from "@effect/platform"
 import { Schema } from "effect"
 import { AddressFromString } from "../domain/Address.js"
 import { ContentId } from "../domain/Content.js"
@@ -156,12 +156,35 @@ export const Stopped = Schema.Struct({
   failureReason: Schema.NullOr(Schema.String)
 })
 
-/** 202: stopped and priced; the payment is in flight and the reconciler will finish it. */
+/**
+ * 202: stopped and priced; the payment is in flight (the reconciler finishes it whatever happens to
+ * this process). GET /api/session/:sessionId and its `/events` stream bring the payment once confirmed.
+ */
 export const Settling = Schema.Struct({
   ...stopFields,
   status: Schema.Literal("settling"),
-  payment: Schema.Null
+  payment: Schema.Null,
+  txHash: Schema.NullOr(Schema.String).annotations({
+    description: "The transaction carrying the payment, once it is sent (null until then); confirmed when GET shows COMPLETED"
+  })
 })
+
+/** What GET /api/session/:sessionId/events sends: a stopped session's last seconds, its stop and its payment. */
+const SESSION_EVENTS_EXAMPLE = [
+  'event: cost\ndata: {"sessionId":"session_lx7g2h_a1b2c3d4","billedSeconds":41,"currentCost":"113888","currentCostUsdc":"0.113888"}\n',
+  'event: status\ndata: {"sessionId":"session_lx7g2h_a1b2c3d4","status":"SETTLING","finalCost":"116666","txHash":null,"payment":null,"failureReason":null}\n',
+  ": keep-alive\n",
+  'event: status\ndata: {"sessionId":"session_lx7g2h_a1b2c3d4","status":"COMPLETED","finalCost":"116666","txHash":"0x5c50...","payment":{"fromYield":"116666","fromPrincipal":"0","txHash":"0x5c50...","blockNumber":812,"gasUsed":"161234","batchSize":3},"failureReason":null}\n'
+].join("\n")
+
+/** The stop's RFC 7240 preference, declared in OpenAPI only: the handler reads it from the request (the typed client need not send it). */
+const preferParameter = {
+  name: "Prefer",
+  in: "header",
+  required: false,
+  description: "`wait=N`: wait up to N seconds for the payment to be confirmed before answering 202 (RFC 7240); the answer then carries `Preference-Applied: wait=N` with the bound applied",
+  schema: { type: "string", example: "wait=10" }
+}
 
 /** GET /api/session/:sessionId's query: whose session it is. */
 export const SessionDetailQuery = Schema.Struct({ userAddress: AddressFromString })
@@ -289,7 +312,27 @@ export class SessionApi extends HttpApiGroup.make("session")
       .annotate(OpenApi.Summary, "Stop a session and pay for it")
       .annotate(
         OpenApi.Description,
-        "Prices the active seconds and pays them from the vault (yield first). 200 when finished, 202 while the payment is still settling; 400 when a given txHash does not prove the payment"
+        "Prices the active seconds and pays them from the vault (yield first). Answers within a bound whatever the chain's block time: 200 when the session is over (completed with the payment, failed, unpaid, cancelled), else 202 `settling` with the `txHash` once sent; the payment then reaches GET /api/session/{sessionId} and its /events stream. `Prefer: wait=N` waits up to N seconds (capped below REQUEST_TIMEOUT; answered with `Preference-Applied: wait=N`); without it the server waits STOP_WAIT, by default 10 s on a chain that confirms within a second and 100 ms on a slower one. 400 when a given txHash does not prove the payment"
+      )
+      .annotate(OpenApi.Transform, (op) => ({ ...op, parameters: [...(Array.isArray(op["parameters"]) ? op["parameters"] : []), preferParameter] }))
+  )
+  .add(
+    HttpApiEndpoint.get("events", "/api/session/:sessionId/events")
+      .setPath(Schema.Struct({ sessionId: SessionId }))
+      .setUrlParams(SessionDetailQuery)
+      .addSuccess(
+        HttpApiSchema.Text({ contentType: "text/event-stream" }).annotations({
+          description:
+            "Server-sent events. `status` (data: sessionId, status, finalCost, txHash, payment, failureReason): first, then on every change; `cost` (data: sessionId, billedSeconds, currentCost in the smallest unit, currentCostUsdc) every second while ACTIVE; a `: keep-alive` comment every 15 s; the stream ends after the status event of COMPLETED, CANCELLED, FAILED or UNPAID",
+          examples: [SESSION_EVENTS_EXAMPLE]
+        })
+      )
+      .addError(NotFoundError)
+      .addError(ServiceUnavailableError)
+      .annotate(OpenApi.Summary, "Follow a session live")
+      .annotate(
+        OpenApi.Description,
+        "A server-sent event stream (text/event-stream) of the session: its status changes (with the payment once confirmed) and, while it is active, its running cost every second; it closes after the terminal state. 404 unknown, 403 when it belongs to another address"
       )
   )
   .add(

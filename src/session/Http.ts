@@ -1,18 +1,32 @@
-import { HttpApiBuilder } from "@effect/platform"
-import { Clock, Effect, Option } from "effect"
+import { HttpApiBuilder, HttpApp, HttpServerResponse } from "@effect/platform"
+import { Clock, Duration, Effect, Option } from "effect"
 import { PaygApi } from "../Api.js"
 import { Caller } from "../auth/Caller.js"
+import { ChainView } from "../chain/ChainView.js"
+import { AppConfig } from "../config.js"
 import { ok } from "../http/envelope.js"
 import { BadRequest } from "../http/errors.js"
 import { httpErrors } from "../http/mapErrors.js"
+import { Chain } from "../domain/Chain.js"
 import { Sessions } from "./Sessions.js"
 import { quoted } from "./quoteView.js"
+import { sessionEvents } from "./events.js"
+import { defaultWait, preferredWait, stopWait } from "./stopWait.js"
 import * as View from "./views.js"
 
 export const SessionHttp = HttpApiBuilder.group(PaygApi, "session", (handlers) =>
   Effect.gen(function* () {
     const sessions = yield* Sessions
+    const view = yield* ChainView
+    const config = yield* AppConfig
     const now = Clock.currentTimeMillis
+    const inProcess = (yield* Chain).binding.kind === "in-process"
+    const chainId = (yield* Chain).binding.chainId
+    const confirmations = Option.getOrElse(config.chain.confirmations, () => (inProcess || chainId === 31337 ? 1 : 3))
+    /** The stop's wait when the client states none: STOP_WAIT, else by the pace the chain view observes. */
+    const fallbackWait = Effect.map(view.blockInterval, (blockInterval) =>
+      defaultWait(config.slowChain.stopWait, { minesOnSend: inProcess || chainId === 31337, confirmations, blockInterval })
+    )
     return handlers
       .handle("quote", ({ payload }) =>
         Effect.gen(function* () {
@@ -78,13 +92,19 @@ export const SessionHttp = HttpApiBuilder.group(PaygApi, "session", (handlers) =
           })
         }).pipe(httpErrors)
       )
-      .handle("stop", ({ payload }) =>
+      .handle("stop", ({ payload, request }) =>
         Effect.gen(function* () {
           const user = yield* (yield* Caller).actingFor(payload.userAddress)
-          const s = yield* sessions.stop(payload.sessionId, { _tag: "User", address: user }, Option.fromNullable(payload.txHash))
-          const view = View.stopped(s)
-          // 202 while the payment is still in flight, 200 once the session is over
-          return view.status === "settling" ? yield* ok(view) : yield* ok(view)
+          const preferred = preferredWait(request.headers["prefer"])
+          const wait = stopWait(preferred, yield* fallbackWait, config.security.requestTimeout)
+          if (Option.isSome(preferred)) {
+            const applied = `wait=${Math.floor(Duration.toSeconds(wait))}`
+            yield* HttpApp.appendPreResponseHandler((_, response) => Effect.succeed(HttpServerResponse.setHeader(response, "preference-applied", applied)))
+          }
+          const s = yield* sessions.stop(payload.sessionId, { _tag: "User", address: user }, Option.fromNullable(payload.txHash), Option.some(wait))
+          const stopped = View.stopped(s)
+          // the schema union answers 202 for "settling" (the payment in flight), 200 once the session is over
+          return stopped.status === "settling" ? yield* ok(stopped) : yield* ok(stopped)
         }).pipe(httpErrors)
       )
       .handle("get", ({ path, urlParams }) =>
@@ -92,6 +112,17 @@ export const SessionHttp = HttpApiBuilder.group(PaygApi, "session", (handlers) =
           const user = yield* (yield* Caller).actingFor(urlParams.userAddress)
           const s = yield* sessions.get(path.sessionId, { _tag: "User", address: user })
           return yield* ok(View.detail(s, yield* now))
+        }).pipe(httpErrors)
+      )
+      .handle("events", ({ path, urlParams }) =>
+        Effect.gen(function* () {
+          const user = yield* (yield* Caller).actingFor(urlParams.userAddress)
+          const s = yield* sessions.get(path.sessionId, { _tag: "User", address: user })
+          return HttpServerResponse.stream(sessionEvents(s, sessions.get(path.sessionId, { _tag: "User", address: user })), {
+            contentType: "text/event-stream",
+            // no-transform: a proxy must neither buffer nor compress the stream
+            headers: { "cache-control": "no-cache, no-transform", "x-accel-buffering": "no" }
+          })
         }).pipe(httpErrors)
       )
       .handle("active", ({ path }) =>

@@ -1,12 +1,13 @@
 import { SqlClient } from "@effect/sql"
 import { SqlError } from "@effect/sql/SqlError"
-import { Clock, Context, Duration, Effect, Either, Layer, Metric, Option } from "effect"
+import { Clock, Context, Duration, Effect, Either, Fiber, FiberSet, Layer, Metric, Option } from "effect"
 import { randomBytes } from "node:crypto"
 import { ContentRepo } from "../content/ContentRepo.js"
 import type { Address } from "../domain/Address.js"
 import { AppConfig } from "../config.js"
 import { eoaSigned, quoteDeadline, sessionAuthorizationTypedData, sessionLifetime, termsProblem } from "../chain/authorization.js"
 import { Chain, type SessionAuthorization } from "../domain/Chain.js"
+import { ChainView } from "../chain/ChainView.js"
 import {
   AuthorizationRefused,
   type ChainUnavailable,
@@ -93,10 +94,16 @@ export class Sessions extends Context.Tag("payg/Sessions")<
     readonly resume: (id: string, actor: Actor) => Effect.Effect<SessionRecord, SessionNotFound | NotSessionOwner | Session.IllegalTransition | DatabaseUnavailable>
     /** Records a heartbeat: the session is billable until now + HEARTBEAT_GRACE. */
     readonly heartbeat: (id: string, actor: Actor) => Effect.Effect<SessionRecord, SessionNotFound | NotSessionOwner | Session.IllegalTransition | DatabaseUnavailable>
+    /**
+     * Records the stop and hands its settlement to a background fiber, then waits for the session to
+     * end: at most `wait` when given (it may still be SETTLING then), else until the settlement was
+     * driven as far as it goes now.
+     */
     readonly stop: (
       id: string,
       actor: Actor,
-      txHash: Option.Option<`0x${string}`>
+      txHash: Option.Option<`0x${string}`>,
+      wait?: Option.Option<Duration.Duration>
     ) => Effect.Effect<
       SessionRecord,
       SessionNotFound | NotSessionOwner | Session.IllegalTransition | PaymentNotProven | ChainUnavailable | DatabaseUnavailable
@@ -111,13 +118,18 @@ export class Sessions extends Context.Tag("payg/Sessions")<
   }
 >() {}
 
-export const SessionsLive = Layer.effect(
+/** How often a waiting stop reads its session row (the row is the truth for every instance). */
+const WAIT_POLL = Duration.millis(25)
+
+export const SessionsLive = Layer.scoped(
   Sessions,
   Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
     const repo = yield* SessionRepo
     const contents = yield* ContentRepo
     const chain = yield* Chain
+    // the hot path's chain figures (listing, balances, allowance) come from the view
+    const view = yield* ChainView
     const outbox = yield* SettlementOutbox
     const config = yield* AppConfig
     const seconds = (d: Duration.Duration) => Math.ceil(Duration.toMillis(d) / 1000)
@@ -125,6 +137,8 @@ export const SessionsLive = Layer.effect(
     const lifetimeOf = (content: ContentItem) =>
       sessionLifetime({ totalDuration: content.totalDuration, maxIdle: seconds(config.settlement.sessionMaxIdle), margin: seconds(config.authorization.margin) })
     const graceMs = Duration.toMillis(config.heartbeat.grace)
+    // settlements being driven after their stop answered; on shutdown they are left to the reconciler
+    const settling = yield* FiberSet.make<undefined, DatabaseUnavailable>()
 
     const owned = (rec: Option.Option<SessionRecord>, id: string, actor: Actor) =>
       Effect.gen(function* () {
@@ -164,7 +178,7 @@ export const SessionsLive = Layer.effect(
         const content = yield* contents.findByContentId(contentId)
         if (Option.isNone(content) || !content.value.isActive) return yield* new ContentNotFound({ contentId })
         const item = content.value
-        const listing = yield* chain.contentListing(contentId)
+        const listing = yield* view.contentListing(contentId)
         if (!listing.listed) return yield* new ContentNotSellable({ contentId, reason: "it is not listed on chain" })
         if (listing.price !== item.fullPrice) {
           return yield* new ContentNotSellable({ contentId, reason: `the on-chain price ${listing.price} differs from the catalogue price ${item.fullPrice}` })
@@ -251,7 +265,7 @@ export const SessionsLive = Layer.effect(
           const open = yield* repo.listOpen(user)
           if (open.some((s) => s.contentId === contentId)) return yield* new SessionAlreadyOpen({ contentId })
           const [reserved, balances, allowance] = yield* Effect.all(
-            [repo.reservedFor(user), chain.balancesOf(user), chain.spendAllowance(user)],
+            [repo.reservedFor(user), view.balancesOf(user), view.spendAllowance(user)],
             { concurrency: "unbounded" }
           )
           const held = balances.yieldBalance + balances.principal
@@ -279,7 +293,41 @@ export const SessionsLive = Layer.effect(
       return { session, content }
     })
 
-    const stop = Effect.fn("Sessions.stop")(function* (id: string, actor: Actor, txHash: Option.Option<`0x${string}`>) {
+    const isOver = (s: SessionRecord) => s.clock.status !== "SETTLING"
+
+    /**
+     * The session once it is over, or as it stands when `wait` runs out: its row is read every
+     * WAIT_POLL, and at once when the settlement's fiber here is done. A settlement that fiber left
+     * unsent (the chain unreachable) has nothing to wait for: it answers then.
+     */
+    const awaitOutcome = (id: string, fiber: Fiber.RuntimeFiber<undefined, DatabaseUnavailable>, wait: Duration.Duration) =>
+      Effect.gen(function* () {
+        const read = Effect.flatMap(repo.find(id), (rec) => owned(rec, id, { _tag: "System" }))
+        const done = Effect.map(Fiber.poll(fiber), Option.isSome)
+        const check = Effect.flatMap(read, (rec) =>
+          Effect.map(done, (finished) => {
+            const sent = Option.exists(rec.settlement, (t) => t.txHash !== null)
+            return isOver(rec) || (finished && !sent) ? Option.some(rec) : Option.none<SessionRecord>()
+          })
+        )
+        // until the fiber is done, its end wakes the wait too
+        const pause = Effect.flatMap(done, (finished) => (finished ? Effect.sleep(WAIT_POLL) : Effect.raceFirst(Effect.sleep(WAIT_POLL), Fiber.await(fiber))))
+        const outcome: Effect.Effect<SessionRecord, SessionNotFound | NotSessionOwner | DatabaseUnavailable> = Effect.flatMap(
+          check,
+          Option.match({ onSome: Effect.succeed, onNone: () => Effect.zipRight(pause, outcome) })
+        )
+        return yield* outcome.pipe(
+          Effect.timeoutOption(wait),
+          Effect.flatMap(Option.match({ onSome: Effect.succeed, onNone: () => read }))
+        )
+      })
+
+    const stop = Effect.fn("Sessions.stop")(function* (
+      id: string,
+      actor: Actor,
+      txHash: Option.Option<`0x${string}`>,
+      wait: Option.Option<Duration.Duration> = Option.none()
+    ) {
       yield* Effect.annotateCurrentSpan("sessionId", id)
       const now = yield* Clock.currentTimeMillis
       // a user-paid session: prove the payment before anything changes
@@ -328,8 +376,14 @@ export const SessionsLive = Layer.effect(
         })
       )
       yield* Metric.increment(sessionsStopped)
-      if (Option.isSome(stopped.outbox)) yield* outbox.finish(stopped.outbox.value)
-      return yield* owned(yield* repo.find(stopped.id), id, { _tag: "System" })
+      if (Option.isNone(stopped.outbox)) return yield* owned(yield* repo.find(stopped.id), id, { _tag: "System" })
+      const record = stopped.outbox.value
+      const fiber = yield* FiberSet.run(settling, outbox.finish(record).pipe(Effect.as(undefined), Effect.ensuring(view.refresh(record.userAddress))))
+      if (Option.isNone(wait)) yield* Fiber.join(fiber)
+      return yield* Option.match(wait, {
+        onNone: () => Effect.flatMap(repo.find(stopped.id), (rec) => owned(rec, id, { _tag: "System" })),
+        onSome: (bound) => awaitOutcome(stopped.id, fiber, bound)
+      })
     })
 
     return Sessions.of({

@@ -92,7 +92,8 @@ export const stopped = (s: SessionRecord) => {
     case "CANCELLED":
       return { ...common, status: "cancelled" as const, payment: null, failureReason: null }
     default:
-      return { ...common, status: "settling" as const, payment: null }
+      // the transaction carrying the payment, once it is sent
+      return { ...common, status: "settling" as const, payment: null, txHash: Option.getOrNull(Option.flatMapNullable(s.settlement, (t) => t.txHash)) }
   }
 }
 

@@ -3,6 +3,7 @@ import { Effect, Option } from "effect"
 import { PaygApi } from "../Api.js"
 import { AppConfig } from "../config.js"
 import { databaseReachable } from "../db/Health.js"
+import { ChainView } from "../chain/ChainView.js"
 import { Chain } from "../domain/Chain.js"
 import { ServiceUnavailable } from "../http/errors.js"
 import { isoNow } from "../http/envelope.js"
@@ -10,7 +11,9 @@ import { isoNow } from "../http/envelope.js"
 export const SystemHttp = HttpApiBuilder.group(PaygApi, "system", (handlers) =>
   Effect.gen(function* () {
     const config = yield* AppConfig
-    const chain = yield* Chain
+    // the head block from the chain view: no chain request while it is fresh
+    const chain = yield* ChainView
+    const { binding } = yield* Chain
     return handlers
       .handle("health", () => Effect.map(isoNow, (timestamp) => ({ status: "healthy" as const, timestamp, environment: config.nodeEnv })))
       .handle("status", () =>
@@ -28,7 +31,7 @@ export const SystemHttp = HttpApiBuilder.group(PaygApi, "system", (handlers) =>
             timestamp: yield* isoNow,
             network: { chainId: network.value.chainId, blockNumber: Number(network.value.blockNumber) },
             database: { reachable: true },
-            authorizationRequired: chain.binding.requireAuthorization
+            authorizationRequired: binding.requireAuthorization
           }
         })
       )

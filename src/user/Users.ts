@@ -1,6 +1,7 @@
 import { Clock, Context, Effect, Layer } from "effect"
 import type { Address } from "../domain/Address.js"
-import { Chain, type VaultBalances } from "../domain/Chain.js"
+import { ChainView } from "../chain/ChainView.js"
+import type { VaultBalances } from "../domain/Chain.js"
 import type { ChainUnavailable, DatabaseUnavailable } from "../domain/errors.js"
 import { SessionRepo } from "../session/SessionRepo.js"
 import { type UsageStats, UserStatsRepo } from "./UserStatsRepo.js"
@@ -51,7 +52,8 @@ export class Users extends Context.Tag("payg/Users")<
 export const UsersLive = Layer.effect(
   Users,
   Effect.gen(function* () {
-    const chain = yield* Chain
+    // the vault balance from the chain view: no chain request while it is fresh
+    const chain = yield* ChainView
     const sessions = yield* SessionRepo
     const statsRepo = yield* UserStatsRepo
 

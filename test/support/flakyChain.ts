@@ -49,7 +49,8 @@ export const FlakyChain = Layer.effect(
       head: gate(chain.head),
       broadcast: (call, nonce, fees) => gate(chain.broadcast(call, nonce, fees)),
       sentState: (hashes, requests) => gate(chain.sentState(hashes, requests)),
-      explainBatch: (requests) => gate(chain.explainBatch(requests))
+      explainBatch: (requests) => gate(chain.explainBatch(requests)),
+      activityBetween: (fromBlock, toBlock) => gate(chain.activityBetween(fromBlock, toBlock))
     })
   })
 ).pipe(Layer.provide(ChainOnDevChain))
