@@ -25,7 +25,7 @@ export default tseslint.config(
     files: ["web/**/*.js"],
     languageOptions: {
       globals: Object.fromEntries(
-        ["window", "document", "fetch", "setInterval", "clearInterval", "setTimeout", "TextEncoder", "URLSearchParams", "Option"].map((name) => [name, "readonly"])
+        ["window", "document", "fetch", "setInterval", "clearInterval", "setTimeout", "TextEncoder", "TextDecoderStream", "AbortController", "URLSearchParams", "Option"].map((name) => [name, "readonly"])
       )
     }
   },

@@ -16,6 +16,9 @@ export const setToken = (value) => {
   token = value
 }
 
+/** The headers that carry the sign-in token, for requests made without `api` (the event stream). */
+export const authHeaders = () => (token === null ? {} : { authorization: `Bearer ${token}` })
+
 /**
  * Calls `path` with an optional JSON body. Resolves to the status, the envelope's `data` and
  * `nextCursor`; rejects with an ApiError carrying the seed error's `message`.

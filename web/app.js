@@ -1,4 +1,4 @@
-import { ApiError, api, setToken } from "./api.js"
+import { ApiError, api, authHeaders, setToken } from "./api.js"
 import { formatClock, formatUsdc } from "./format.js"
 import { liveCost } from "./live-cost.js"
 import { signIn } from "./wallet.js"
@@ -86,7 +86,7 @@ const readSession = async (id) =>
 function follow(session) {
   state.session = session
   state.meter?.stop()
-  state.meter = liveCost({ read: () => readSession(session.id), onUpdate: showMeter })
+  state.meter = liveCost({ url: `/api/session/${session.id}/events?userAddress=${state.viewer}`, headers: authHeaders, onUpdate: showMeter })
   clearInterval(state.heartbeat)
   const beat = async () => {
     try {

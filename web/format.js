@@ -10,15 +10,6 @@ export function formatUsdc(units, digits = 2) {
   return `${whole}.${fraction} USDC`
 }
 
-/** The API's price rule: min(fullPrice, floor(fullPrice × billed / totalDuration)). */
-export function costOf(fullPrice, billedSeconds, totalDuration) {
-  const price = BigInt(fullPrice)
-  if (price <= 0n || billedSeconds <= 0) return 0n
-  if (totalDuration <= 0) return price
-  const pro = (price * BigInt(Math.floor(billedSeconds))) / BigInt(Math.floor(totalDuration))
-  return pro < price ? pro : price
-}
-
 /** Seconds as m:ss or h:mm:ss. */
 export function formatClock(seconds) {
   const s = Math.max(0, Math.floor(seconds))
