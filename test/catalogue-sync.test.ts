@@ -9,10 +9,10 @@ import {
   CatalogueSync,
   CatalogueSyncLive,
   ContentListingsViem,
-  MAX_PRICE,
   listingChange,
   parseCatalogue
 } from "../src/content/CatalogueSync.js"
+import { MAX_PRICE } from "../src/content/catalogueSchema.js"
 import { DatabaseLive } from "../src/db/Database.js"
 import { toAddress } from "../src/domain/Address.js"
 import { contentKeyOf } from "../src/domain/Chain.js"

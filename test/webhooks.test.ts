@@ -163,7 +163,7 @@ describe("settlement webhooks", () => {
         })
         const debt = dedup(receiver.deliveries).find((d) => d.type === "session.debt")
         expect(JSON.parse(debt?.body ?? "{}")).toMatchObject({
-          data: { session: { status: "UNPAID", finalCost: "1000000" }, payment: { status: "DEBT", amount: "1000000", txHash: null, failureReason: expect.stringContaining("InsufficientBalance") } }
+          data: { session: { status: "UNPAID", finalCost: "1000000" }, payment: { status: "DEBT", amount: "1000000", txHash: expect.stringMatching(/^0x[0-9a-f]{64}$/), failureReason: expect.stringContaining("InsufficientBalance") } }
         })
         const failure = dedup(receiver.deliveries).find((d) => d.type === "session.failed")
         expect(JSON.parse(failure?.body ?? "{}")).toMatchObject({

@@ -6,7 +6,7 @@ import { AmountJsonSchema, Envelope } from "../http/envelope.js"
 import { BadRequestError, ConflictError, NotFoundError, ServiceUnavailableError } from "../http/errors.js"
 import type { Changed } from "./Admin.js"
 import { Content, contentView } from "./Api.js"
-import { CatalogueFileEntry, CreatorAddress, Duration, Price, text } from "./CatalogueSync.js"
+import { CatalogueFileEntry, CreatorAddress, Duration, Price, text } from "./catalogueSchema.js"
 
 /** Unknown fields are refused (400), as every request body of the API refuses them. */
 const strict = { parseOptions: { onExcessProperty: "error" } } as const
