@@ -1,7 +1,8 @@
 import { HttpClient, HttpClientRequest } from "@effect/platform"
 import { describe, expect, it } from "@effect/vitest"
-import { Effect } from "effect"
+import { Effect, Layer } from "effect"
 import { WATCH_CSP } from "../src/watch/Static.js"
+import { TestApp } from "./support/app.js"
 import { getJson } from "./support/http.js"
 import { IsolatedApp, TEST_JWT_SECRET } from "./support/security.js"
 
@@ -61,6 +62,7 @@ describe("the watch page's files and settings", () => {
           success: true,
           data: {
             authRequired: false,
+            authorizationRequired: false,
             chainId: 31337,
             heartbeatEvery: 10,
             heartbeatGrace: 30,
@@ -87,7 +89,17 @@ describe("the watch page's files and settings", () => {
     it.effect("with auth required the page is told to sign in and gets no viewers to pick", () =>
       Effect.gen(function* () {
         const config = yield* getJson("/api/watch/config")
-        expect(config.body).toMatchObject({ data: { authRequired: true, demoViewers: [] } })
+        expect(config.body).toMatchObject({ data: { authRequired: true, authorizationRequired: false, demoViewers: [] } })
+      }))
+  })
+
+  it.layer(Layer.fresh(TestApp({ AUTH_REQUIRED: "true", JWT_SECRET: TEST_JWT_SECRET }, { requireAuthorization: true })), { timeout: 120_000 })((it) => {
+    it.effect("on a wallet that settles only signed sessions the page is told to have each session signed, as /api/status says", () =>
+      Effect.gen(function* () {
+        const config = yield* getJson("/api/watch/config")
+        expect(config.body).toMatchObject({ data: { authRequired: true, authorizationRequired: true, demoViewers: [] } })
+        const status = yield* getJson("/api/status")
+        expect(status.body).toMatchObject({ authorizationRequired: true })
       }))
   })
 })

@@ -1,12 +1,13 @@
 import { ApiError, api, authHeaders, setToken } from "./api.js"
 import { formatClock, formatUsdc } from "./format.js"
 import { liveCost } from "./live-cost.js"
-import { signIn } from "./wallet.js"
+import { authorizeSession, signIn } from "./wallet.js"
 
 /**
  * The watch page: a viewer (picked among the demo viewers, or signed in with a wallet), the catalogue,
- * a placeholder player whose play, pause and stop drive a session, its live cost, the viewer's balance
- * and history. Heartbeats go out every few seconds while a session is open (playing or paused).
+ * a placeholder player whose play, pause and stop drive a session (signed by the viewer's wallet where
+ * the deployment requires it), its live cost, the viewer's balance and history. Heartbeats go out every
+ * few seconds while a session is open (playing or paused).
  */
 
 const $ = (id) => document.getElementById(id)
@@ -136,7 +137,10 @@ const play = action(async () => {
     notice("")
     return
   }
-  const { data } = await api("/api/session/start", { method: "POST", body: { ...ref, contentId: state.content.contentId } })
+  const contentId = state.content.contentId
+  // where the wallet settles only signed sessions, the viewer's wallet signs this one's terms first
+  const authorization = state.config.authorizationRequired ? { authorization: await authorizeSession(window.ethereum, { ...ref, contentId }) } : {}
+  const { data } = await api("/api/session/start", { method: "POST", body: { ...ref, contentId, ...authorization } })
   showFinal("ACTIVE", null)
   notice("")
   follow({ id: data.sessionId, status: "ACTIVE" })

@@ -33,3 +33,26 @@ export async function signIn(ethereum) {
   const { data } = await api("/api/auth/verify", { method: "POST", body: { message, signature } })
   return { address: data.address, token: data.token }
 }
+
+/** The EIP-712 domain's own type, which eth_signTypedData_v4 wants listed with the others. */
+const EIP712_DOMAIN = [
+  { name: "name", type: "string" },
+  { name: "version", type: "string" },
+  { name: "chainId", type: "uint256" },
+  { name: "verifyingContract", type: "address" }
+]
+
+/**
+ * The viewer's consent to one session: asks the server for a quote (POST /api/session/quote), has the
+ * wallet sign its EIP-712 typed data with `eth_signTypedData_v4` (free: no transaction) and returns the
+ * `authorization` that POST /api/session/start takes. The message's uint256 fields stay decimal strings
+ * (a key is above 2^53, beyond a JSON number), which v4 wallets read as uint256.
+ */
+export async function authorizeSession(ethereum, { userAddress, contentId }) {
+  if (ethereum === undefined) throw new Error("This deployment needs each session signed by your wallet, and no wallet was found in this browser.")
+  const { data: quote } = await api("/api/session/quote", { method: "POST", body: { userAddress, contentId } })
+  const { domain, types, primaryType, message } = quote.typedData
+  const typedData = { domain, types: { EIP712Domain: EIP712_DOMAIN, ...types }, primaryType, message }
+  const signature = await ethereum.request({ method: "eth_signTypedData_v4", params: [userAddress, JSON.stringify(typedData)] })
+  return { sessionKey: quote.sessionKey, maxAmount: quote.maxAmount, deadline: quote.deadline, signature }
+}

@@ -20,6 +20,7 @@ export const WatchHttp = HttpApiBuilder.group(PaygApi, "watch", (handlers) =>
     const demoViewers = !required && binding.kind === "in-process" ? [toAddress(seedViewer), ...demoAccounts].map(checksum) : []
     const answer = {
       authRequired: required,
+      authorizationRequired: binding.requireAuthorization,
       chainId: binding.chainId,
       demoViewers,
       heartbeatEvery: HEARTBEAT_EVERY_SECONDS,

@@ -1,8 +1,9 @@
 import { HttpServer } from "@effect/platform"
 import { describe, expect, it } from "@effect/vitest"
-import { Effect } from "effect"
+import { Effect, Layer, Schema } from "effect"
 import { existsSync } from "node:fs"
 import { chromium } from "playwright-core"
+import { TestApp } from "../support/app.js"
 import { getJson } from "../support/http.js"
 import { IsolatedApp, TEST_JWT_SECRET, alice, bearer, get, signIn } from "../support/security.js"
 
@@ -108,21 +109,52 @@ const WALLET_HOST = "payg.test"
 
 /**
  * A wallet injected as `window.ethereum` (EIP-1193), as a browser extension would: it offers `alice`
- * and signs with her key, in the test process, through a binding the page cannot see the key of.
+ * and signs with her key, in the test process, through bindings the page cannot see the key of:
+ * `personal_sign` (the sign-in) and `eth_signTypedData_v4` (a session's authorization).
  */
 const walletScript = `window.ethereum = {
   request: async ({ method, params }) => {
     if (method === "eth_requestAccounts") return ["${alice.address.toLowerCase()}"]
     if (method === "personal_sign") return window.__paygWalletSign(params[0])
+    if (method === "eth_signTypedData_v4") return window.__paygWalletSignTypedData(params[0], params[1])
     throw new Error("unsupported wallet method " + method)
   }
 }`
+
+const Hex = Schema.TemplateLiteral(Schema.Literal("0x"), Schema.String)
+const Field = Schema.Struct({ name: Schema.String, type: Schema.String })
+
+/** The JSON an eth_signTypedData_v4 wallet is handed; the uint256 strings read as bigint, as viem takes them. */
+const WalletTypedData = Schema.parseJson(
+  Schema.Struct({
+    domain: Schema.Struct({ name: Schema.String, version: Schema.String, chainId: Schema.Number, verifyingContract: Hex }),
+    types: Schema.Struct({ EIP712Domain: Schema.Array(Field), SessionAuthorization: Schema.Array(Field) }),
+    primaryType: Schema.Literal("SessionAuthorization"),
+    message: Schema.Struct({ viewer: Hex, contentId: Hex, sessionKey: Schema.BigInt, maxAmount: Schema.BigInt, deadline: Schema.BigInt })
+  })
+)
+
+/** What the wallet was asked to sign with eth_signTypedData_v4. */
+interface TypedDataAsked {
+  readonly address: string
+  readonly domainFields: ReadonlyArray<string>
+  readonly maxAmount: bigint
+}
+
+/** alice's signature of the typed data the page handed the wallet, signed with viem in this process. */
+const signTypedDataAsAlice = async (asked: Array<TypedDataAsked>, address: string, json: string) => {
+  const { domain, types, primaryType, message } = Schema.decodeUnknownSync(WalletTypedData)(json)
+  asked.push({ address, domainFields: types.EIP712Domain.map((f) => f.name), maxAmount: message.maxAmount })
+  if (address.toLowerCase() !== alice.address.toLowerCase()) throw new Error(`the wallet holds no key for ${address}`)
+  return alice.signTypedData({ domain, types: { SessionAuthorization: types.SessionAuthorization }, primaryType, message })
+}
 
 interface SignedIn {
   readonly signedIn: string
   readonly pickerHidden: boolean
   readonly sessionId: string
   readonly pageFinalCost: string
+  readonly typedDataAsked: ReadonlyArray<TypedDataAsked>
   readonly errors: ReadonlyArray<string>
 }
 
@@ -140,7 +172,9 @@ const signInAndPlay = async (port: number): Promise<SignedIn> => {
     page.on("response", (r) => {
       if (r.status() >= 400) errors.push(`${r.status()} ${r.url()}`)
     })
+    const typedDataAsked: Array<TypedDataAsked> = []
     await page.exposeFunction("__paygWalletSign", (hex: `0x${string}`) => alice.signMessage({ message: { raw: hex } }))
+    await page.exposeFunction("__paygWalletSignTypedData", (address: string, json: string) => signTypedDataAsAlice(typedDataAsked, address, json))
     await page.addInitScript({ content: walletScript })
     await page.goto(`http://${WALLET_HOST}/watch`)
     const text = async (selector: string) => (await page.textContent(selector)) ?? ""
@@ -166,6 +200,7 @@ const signInAndPlay = async (port: number): Promise<SignedIn> => {
       pickerHidden,
       sessionId: (await page.locator("#history-rows tr").first().getAttribute("data-session-id")) ?? "",
       pageFinalCost: (await page.getAttribute("#final-cost", "data-units")) ?? "",
+      typedDataAsked,
       errors
     }
   } finally {
@@ -214,6 +249,36 @@ describe.skipIf(!hasBrowser)("the watch page in Chromium", () => {
         const detail = yield* get(`/api/session/${played.sessionId}?userAddress=${alice.address}`, bearer(token))
         expect(detail.status).toBe(200)
         expect(played.pageFinalCost).toBe(finalCostOf(detail.body))
+        // the development chain's wallet settles unsigned sessions: the page asked for no signature
+        expect(played.typedDataAsked).toEqual([])
+      }))
+  })
+
+  const signedDeployment = Layer.fresh(
+    TestApp({ AUTH_REQUIRED: "true", JWT_SECRET: TEST_JWT_SECRET, SIWE_DOMAIN: `${WALLET_HOST},localhost:3000` }, { requireAuthorization: true })
+  )
+  it.layer(signedDeployment, { timeout: 240_000 })((it) => {
+    it.effect("on a wallet that settles only signed sessions, the page has the wallet sign the quote (eth_signTypedData_v4) and the session settles", () =>
+      Effect.gen(function* () {
+        const port = yield* serverPort
+        const config = yield* getJson("/api/watch/config")
+        expect(config.body).toMatchObject({ data: { authRequired: true, authorizationRequired: true } })
+        const played = yield* Effect.promise(() => signInAndPlay(port))
+        expect(played.errors).toEqual([])
+        // one signature, for alice, with the domain type wallets expect and the item's full price as the maximum
+        expect(played.typedDataAsked).toEqual([
+          { address: alice.address, domainFields: ["name", "version", "chainId", "verifyingContract"], maxAmount: 10_000_000n }
+        ])
+        const token = yield* signIn(alice)
+        const detail = yield* get(`/api/session/${played.sessionId}?userAddress=${alice.address}`, bearer(token))
+        expect(detail.status).toBe(200)
+        const data = isRecord(detail.body) && isRecord(detail.body["data"]) ? detail.body["data"] : {}
+        expect(played.pageFinalCost).toBe(data["finalCost"])
+        expect(BigInt(played.pageFinalCost)).toBeGreaterThan(0n)
+        expect(data["status"]).toBe("COMPLETED")
+        const payment = isRecord(data["payment"]) ? data["payment"] : {}
+        expect(payment["txHash"]).toMatch(/^0x[0-9a-f]{64}$/)
+        expect(BigInt(String(payment["fromYield"])) + BigInt(String(payment["fromPrincipal"]))).toBe(BigInt(played.pageFinalCost))
       }))
   })
 })
