@@ -302,7 +302,9 @@ export const SessionsLive = Layer.scoped(
      */
     const awaitOutcome = (id: string, fiber: Fiber.RuntimeFiber<undefined, DatabaseUnavailable>, wait: Duration.Duration) =>
       Effect.gen(function* () {
-        const read = Effect.flatMap(repo.find(id), (rec) => owned(rec, id, { _tag: "System" }))
+        // a read is never interrupted by the bound: an interrupted query is cancelled by pg's out-of-band cancel
+        // request, which can land on the pooled connection's next statement (another request's transaction)
+        const read = Effect.uninterruptible(Effect.flatMap(repo.find(id), (rec) => owned(rec, id, { _tag: "System" })))
         const done = Effect.map(Fiber.poll(fiber), Option.isSome)
         const check = Effect.flatMap(read, (rec) =>
           Effect.map(done, (finished) => {

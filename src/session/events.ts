@@ -62,7 +62,7 @@ export const sessionEvents = (
       if (state.done) return Option.none()
       if (!state.first) yield* Effect.sleep(POLL)
       // a failed read (the database away for a moment) is a quiet poll: the next one tries again
-      const current = state.first ? Option.some(initial) : yield* Effect.option(read)
+      const current = state.first ? Option.some(initial) : yield* Effect.option(Effect.uninterruptible(read))
       const now = yield* Clock.currentTimeMillis
       if (Option.isNone(current)) {
         return Option.some([Chunk.empty<string>(), state] as const)
