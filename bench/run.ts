@@ -30,7 +30,7 @@
  * BENCH_PROFILE (auto | 1 | 0).
  */
 import { spawnSync } from "node:child_process"
-import { mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs"
+import { cpSync, mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs"
 import { cpus, loadavg, totalmem } from "node:os"
 import { join } from "node:path"
 import { randomBytes } from "node:crypto"
@@ -157,6 +157,8 @@ const compileServers = () => {
   rmSync(join(tmp, "build"), { recursive: true, force: true })
   const built = spawnSync(process.execPath, [join(root, "node_modules/typescript/bin/tsc"), "-p", "bench/tsconfig.server.json"], { cwd: root, stdio: "inherit" })
   if (built.status !== 0) throw new Error("could not compile the bench's servers (see above)")
+  // the watch page's files, where src/watch/Static.ts looks for them: two levels above its module
+  cpSync(join(root, "web"), join(tmp, "build/web"), { recursive: true })
   say(`compiled the servers into ${BUILD}/`)
 }
 

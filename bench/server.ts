@@ -49,9 +49,13 @@ const blockMs = Number(process.env.BENCH_BLOCK_MS ?? "2000")
 /** Hardhat's public account #0, the development deployment's operator (never a key of value). */
 const HARDHAT_KEY_0 = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"
 
-/** Configuration from the map given (the bench's, plus the slow profile's chain settings), never from the rest of the environment. */
+/**
+ * Configuration from the map given (the bench's, plus the slow profile's chain settings), never from
+ * the rest of the environment. Fresh: the slow profile builds two, and a shared AppConfig.layer would
+ * be built once, from the first map.
+ */
 const configFrom = (vars: Readonly<Record<string, string>>) =>
-  AppConfig.layer.pipe(Layer.provide(Layer.setConfigProvider(ConfigProvider.fromMap(new Map(Object.entries(vars))))))
+  Layer.fresh(AppConfig.layer).pipe(Layer.provide(Layer.setConfigProvider(ConfigProvider.fromMap(new Map(Object.entries(vars))))))
 
 /** Real time plus one second per millisecond read: see the header. */
 const SteppingClock = Layer.unwrapEffect(
