@@ -20,12 +20,17 @@
  * bench/.tmp: a quick measurement while working on the read path (a few minutes). BENCH_APP_EXTRA
  * (JSON) adds settings to the app's.
  *
+ * `npm run bench -- --chain=slow` runs the slow-chain profile alone (bench/lib/slowChain.ts: 2 s blocks,
+ * CONFIRMATIONS=2, 60 ms per RPC request, beside the instant chain in the same run, about 3 minutes) and
+ * writes bench/slow-chain.md and its section of bench/RESULTS.md (BENCH_SLOW_SECONDS: the write path's
+ * length per profile, 30).
+ *
  * Environment: DATABASE_URL names the PostgreSQL server to create the throwaway databases on
  * (default postgres://postgres@127.0.0.1:5432/postgres); BENCH_SECONDS (6), BENCH_WARMUP (1.5),
  * BENCH_PROFILE (auto | 1 | 0).
  */
 import { spawnSync } from "node:child_process"
-import { mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs"
+import { cpSync, mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs"
 import { cpus, loadavg, totalmem } from "node:os"
 import { join } from "node:path"
 import { randomBytes } from "node:crypto"
@@ -36,6 +41,7 @@ import { summarise } from "./lib/cpuprofile.js"
 import { lifecycleRun, post, readRun, sessionIdOf, stepCosts } from "./lib/load.js"
 import { peakRssMb } from "./lib/proc.js"
 import { render } from "./lib/report.js"
+import { slowChainBench } from "./lib/slowChain.js"
 import type { ChainResult, ColdStart, LifecycleRun, ProfileSummary, ReadRun, Results, ServerInfo, Variant } from "./lib/results.js"
 import { evaluateTargets } from "./lib/targets.js"
 import { round } from "./lib/stats.js"
@@ -151,6 +157,8 @@ const compileServers = () => {
   rmSync(join(tmp, "build"), { recursive: true, force: true })
   const built = spawnSync(process.execPath, [join(root, "node_modules/typescript/bin/tsc"), "-p", "bench/tsconfig.server.json"], { cwd: root, stdio: "inherit" })
   if (built.status !== 0) throw new Error("could not compile the bench's servers (see above)")
+  // the watch page's files, where src/watch/Static.ts looks for them: two levels above its module
+  cpSync(join(root, "web"), join(tmp, "build/web"), { recursive: true })
   say(`compiled the servers into ${BUILD}/`)
 }
 
@@ -210,7 +218,25 @@ const readsOnly = async () => {
   await dropDatabases()
 }
 
+const CHAIN = process.argv.find((a) => a.startsWith("--chain="))?.slice("--chain=".length)
+
+/** `--chain=slow`: see the header. */
+const slowChainOnly = async () => {
+  compileServers()
+  await slowChainBench({
+    tmp,
+    benchDir,
+    say,
+    createDatabase,
+    startApp: async (name, db, extra, env) => track(await startServer(name, APP_SERVER, { ...appEnv(db, "on", extra), ...env }, join(tmp, `${name}.log`))),
+    stop
+  })
+  await dropDatabases()
+}
+
 const main = async () => {
+  if (CHAIN === "slow") return slowChainOnly()
+  if (CHAIN !== undefined) throw new Error(`--chain=${CHAIN}: only --chain=slow is known`)
   if (ONLY === "reads") return readsOnly()
   if (ONLY !== undefined) throw new Error(`--only=${ONLY}: only --only=reads is known`)
   say(`node ${process.version}, ${cpus().length} cores; ${SECONDS} s per run after ${WARMUP} s of warm-up`)

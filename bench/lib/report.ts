@@ -288,10 +288,13 @@ export const renderSvg = (r: Results): string => {
   )
 }
 
-/** Writes RESULTS.md (with bench/analysis.md appended when present) and latency.svg next to results.json. */
+/**
+ * Writes RESULTS.md (with bench/analysis.md and the slow-chain profile's bench/slow-chain.md appended
+ * when present) and latency.svg next to results.json.
+ */
 export const render = (r: Results, benchDir: string): void => {
-  const analysisFile = join(benchDir, "analysis.md")
-  const analysis = existsSync(analysisFile) ? readFileSync(analysisFile, "utf8") : ""
+  const appended = ["analysis.md", "slow-chain.md"].map((f) => join(benchDir, f)).filter((f) => existsSync(f))
+  const analysis = appended.map((f) => readFileSync(f, "utf8").trim()).join("\n\n")
   writeFileSync(join(benchDir, "RESULTS.md"), renderMarkdown(r, analysis))
   writeFileSync(join(benchDir, "latency.svg"), renderSvg(r))
 }
