@@ -2,24 +2,10 @@ import { SqlClient, SqlSchema } from "@effect/sql"
 import { Context, Effect, Layer, type Option, Schema } from "effect"
 import { orUnavailable } from "../db/errors.js"
 import { CONTENT_COLUMNS } from "../db/queries.js"
-import { ContentId, type ContentItem } from "../domain/Content.js"
+import type { ContentItem } from "../domain/Content.js"
 import type { DatabaseUnavailable } from "../domain/errors.js"
 import type { CatalogueEntry } from "./catalogue.js"
-
-/** A row of CONTENT_COLUMNS, decoded. */
-const Row = Schema.Struct({
-  id: Schema.String,
-  contentId: ContentId,
-  title: Schema.String,
-  description: Schema.String,
-  fullPrice: Schema.BigInt,
-  totalDuration: Schema.Number,
-  category: Schema.String,
-  thumbnailUrl: Schema.NullOr(Schema.String),
-  isActive: Schema.Boolean,
-  creatorAddress: Schema.String,
-  createdAt: Schema.DateFromSelf
-})
+import { ContentRow } from "./ContentRepo.js"
 
 /** The terms and texts of an item an operator may change. */
 export type ContentFields = Omit<CatalogueEntry, "id" | "contentId" | "createdAt">
@@ -47,18 +33,18 @@ export const AdminRepoPg = Layer.effect(
     const columns = sql.literal(CONTENT_COLUMNS)
     const find = SqlSchema.findOne({
       Request: Schema.String,
-      Result: Row,
+      Result: ContentRow,
       execute: (contentId) => sql`SELECT ${columns} FROM content WHERE content_id = ${contentId}`
     })
     const lock = SqlSchema.findOne({
       Request: Schema.String,
-      Result: Row,
+      Result: ContentRow,
       execute: (contentId) => sql`SELECT ${columns} FROM content WHERE content_id = ${contentId} FOR UPDATE`
     })
     const insert = (e: CatalogueEntry, now: Date) =>
       SqlSchema.findOne({
         Request: Schema.Void,
-        Result: Row,
+        Result: ContentRow,
         execute: () => sql`
           INSERT INTO content (id, content_id, title, description, full_price, total_duration, category, thumbnail_url, is_active, creator_address, created_at)
           VALUES (${e.id}, ${e.contentId}, ${e.title}, ${e.description}, ${e.fullPrice.toString()}, ${e.totalDuration}, ${e.category},
@@ -69,7 +55,7 @@ export const AdminRepoPg = Layer.effect(
     const update = (contentId: string, f: ContentFields, isActive: boolean) =>
       SqlSchema.single({
         Request: Schema.Void,
-        Result: Row,
+        Result: ContentRow,
         execute: () => sql`
           UPDATE content SET title = ${f.title}, description = ${f.description}, full_price = ${f.fullPrice.toString()},
             total_duration = ${f.totalDuration}, category = ${f.category}, thumbnail_url = ${f.thumbnailUrl},

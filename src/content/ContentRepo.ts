@@ -7,7 +7,7 @@ import { orUnavailable } from "../db/errors.js"
 import { CONTENT_COLUMNS } from "../db/queries.js"
 
 /** A row of CONTENT_COLUMNS (the price arrives as text). */
-const ContentRow = Schema.Struct({
+export const ContentRow = Schema.Struct({
   id: Schema.String,
   contentId: ContentId,
   title: Schema.String,
