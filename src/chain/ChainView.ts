@@ -1,4 +1,4 @@
-import { Clock, Context, Duration, Effect, Layer, Option, Ref, Schedule } from "effect"
+import { Clock, Context, Duration, Effect, Layer, Option, Ref, Schedule, Stream, SubscriptionRef } from "effect"
 import { AppConfig } from "../config.js"
 import type { Address } from "../domain/Address.js"
 import { Chain, type ChainActivity, type ChainStatus, type ContentListing, type VaultBalances, contentKeyOf } from "../domain/Chain.js"
@@ -23,8 +23,21 @@ export class ChainView extends Context.Tag("payg/ChainView")<
     readonly refresh: (user: Address) => Effect.Effect<void>
     /** Wall-clock milliseconds per block, as observed by the poller; None until it saw blocks come. */
     readonly blockInterval: Effect.Effect<Option.Option<number>>
+    /** The newest head the view has seen, and when it first saw it; None before its first look. */
+    readonly lastHead: Effect.Effect<Option.Option<HeadSeen>>
+    /**
+     * Waits until the view has seen a head above `block`: the poller's next look that finds one (no
+     * chain request of its own), or, where no poller runs (the in-process chain), reads of the head.
+     */
+    readonly headAbove: (block: bigint) => Effect.Effect<HeadSeen, ChainUnavailable>
   }
 >() {}
+
+/** A head block and the wall-clock millisecond the view first saw it. */
+export interface HeadSeen {
+  readonly block: bigint
+  readonly at: number
+}
 
 /** A value and the block it was read at (it stays true until an event of a later block names its key). */
 interface Entry<A> {
@@ -95,6 +108,8 @@ export const ChainViewLive = Layer.scoped(
     /** The head's last advance (time, block) and the recent per-block intervals. */
     const advances = yield* Ref.make<Advances>({ last: Option.none(), advanced: false, samples: [] })
     const lock = yield* Effect.makeSemaphore(1)
+    /** The newest head seen (what `headAbove` waits on). */
+    const newest = yield* SubscriptionRef.make(Option.none<HeadSeen>())
 
     const clearAll = () => {
       balances.clear()
@@ -126,7 +141,9 @@ export const ChainViewLive = Layer.scoped(
       )
 
     const observe = (head: bigint, at: number) =>
-      Ref.update(advances, (a) =>
+      Effect.zipRight(
+        SubscriptionRef.update(newest, (seen) => (Option.isSome(seen) && seen.value.block >= head ? seen : Option.some({ block: head, at }))),
+        Ref.update(advances, (a) =>
         Option.match(a.last, {
           onNone: () => ({ ...a, last: Option.some({ at, block: head }) }),
           onSome: (last) =>
@@ -138,7 +155,8 @@ export const ChainViewLive = Layer.scoped(
                   advanced: true,
                   samples: a.advanced ? [...a.samples, (at - last.at) / Number(head - last.block)].slice(-SAMPLES) : a.samples
                 }
-        })
+          })
+        )
       )
 
     /** Reads the head and applies the events of every block since the last one applied. */
@@ -194,6 +212,16 @@ export const ChainViewLive = Layer.scoped(
       yield* catchUp.pipe(Effect.ignore, Effect.repeat(Schedule.spaced(poll.value)), Effect.forkScoped)
     }
 
+    const above = (block: bigint) => (seen: Option.Option<HeadSeen>) => Option.filter(seen, (h) => h.block > block)
+    const headAbove = (block: bigint): Effect.Effect<HeadSeen, ChainUnavailable> =>
+      Option.isSome(poll)
+        ? newest.changes.pipe(Stream.filterMap(above(block)), Stream.runHead, Effect.map(Option.getOrThrow))
+        : catchUp.pipe(
+            Effect.repeat({ until: (h) => h > block, schedule: Schedule.spaced(Duration.millis(50)) }),
+            Effect.zipRight(SubscriptionRef.get(newest)),
+            Effect.map((seen) => Option.getOrElse(seen, () => ({ block: block + 1n, at: 0 })))
+          )
+
     return ChainView.of({
       status: Effect.map(head, (blockNumber) => ({ chainId: chain.binding.chainId, blockNumber })),
       balancesOf: (user) => cached(balances, user, chain.balancesOf(user)),
@@ -201,7 +229,9 @@ export const ChainViewLive = Layer.scoped(
       contentListing: (contentId) => cached(listings, contentKeyOf(contentId), chain.contentListing(contentId)),
       refresh: (user) =>
         Effect.all([reload(balances, user, chain.balancesOf(user)), reload(allowances, user, chain.spendAllowance(user))], { concurrency: 2, discard: true }),
-      blockInterval: Effect.map(Ref.get(advances), (a) => (a.samples.length < 2 ? Option.none() : Option.some(upperQuartile(a.samples))))
+      blockInterval: Effect.map(Ref.get(advances), (a) => (a.samples.length < 2 ? Option.none() : Option.some(upperQuartile(a.samples)))),
+      lastHead: SubscriptionRef.get(newest),
+      headAbove
     })
   })
 )
