@@ -43,8 +43,6 @@ export class ContentRepo extends Context.Tag("payg/ContentRepo")<
   }
 >() {}
 
-
-
 /** The catalogue, through the SqlClient; rows decoded by ContentRow (a ContentItem as it is). */
 export const ContentRepoPg = Layer.effect(
   ContentRepo,
