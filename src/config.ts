@@ -153,7 +153,7 @@ const webhooks = Config.all({
   timeout: Config.duration("WEBHOOK_TIMEOUT").pipe(Config.withDefault(Duration.seconds(10))),
   /** Deliveries of one event before it is given up (GAVE_UP, with the last reason). */
   maxAttempts: positiveInt("WEBHOOK_MAX_ATTEMPTS", 12),
-  /** The wait after the first failed delivery; it doubles after each failure, up to WEBHOOK_BACKOFF_MAX. */
+  /** The wait after the first failed delivery; it doubles after each failure, up to WEBHOOK_BACKOFF_MAX (each wait jittered down by up to half). */
   backoff: Config.duration("WEBHOOK_BACKOFF").pipe(Config.withDefault(Duration.seconds(10))),
   backoffMax: Config.duration("WEBHOOK_BACKOFF_MAX").pipe(Config.withDefault(Duration.hours(1)))
 })
