@@ -18,7 +18,7 @@ import { type ReconcileReport, SettlementOutbox } from "./SettlementOutbox.js"
  */
 
 /** The signed deadlines (unix seconds) before which the sweep at `nowMs` stops a session: now + margin + the sweep's period. */
-export const signedStopBefore = (nowMs: number, t: { readonly margin: Duration.Duration; readonly every: Duration.Duration }): bigint =>
+const signedStopBefore = (nowMs: number, t: { readonly margin: Duration.Duration; readonly every: Duration.Duration }): bigint =>
   BigInt(Math.ceil((nowMs + Duration.toMillis(t.margin) + Duration.toMillis(t.every)) / 1000))
 
 export const sweepIdle = Effect.gen(function* () {
@@ -35,7 +35,7 @@ export const sweepIdle = Effect.gen(function* () {
     const r = yield* Effect.either(sessions.stop(s.id, { _tag: "System" }, Option.none()))
     if (r._tag === "Right") stopped++
   }
-  if (stopped > 0) yield* Effect.logInfo("stopped idle sessions", { stopped, nearDeadline: expiring.length })
+  if (stopped > 0) yield* Effect.logInfo("sweeper stopped sessions", { stopped, nearSignedDeadline: expiring.length })
   return stopped
 }).pipe(Effect.withSpan("Sweeper.sweep"))
 

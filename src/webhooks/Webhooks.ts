@@ -103,8 +103,9 @@ export const makeWebhooks = (settings: WebhookSettings) =>
         if (Option.isNone(outcome)) return (yield* repo.delivered(event, now)) ? ("delivered" as const) : ("lost" as const)
         const reason = outcome.value
         const giveUp = event.attempts >= settings.maxAttempts
-        const draw = yield* Random.next
-        const retryAt = giveUp ? null : now + retryDelayMs(event.attempts, Duration.toMillis(settings.backoff), Duration.toMillis(settings.backoffMax), draw)
+        const retryAt = giveUp
+          ? null
+          : now + retryDelayMs(event.attempts, Duration.toMillis(settings.backoff), Duration.toMillis(settings.backoffMax), yield* Random.next)
         yield* repo.failed(event, giveUp ? `gave up after ${event.attempts} attempts: ${reason}` : reason, retryAt)
         if (giveUp) yield* Effect.logWarning("webhook event given up", { eventId: event.id, type: event.type, attempts: event.attempts, reason })
         return giveUp ? ("gaveUp" as const) : ("retrying" as const)
