@@ -5,7 +5,7 @@ import { CONTENT_COLUMNS } from "../db/queries.js"
 import type { ContentItem } from "../domain/Content.js"
 import type { DatabaseUnavailable } from "../domain/errors.js"
 import type { CatalogueEntry } from "./catalogue.js"
-import { ContentRow } from "./ContentRepo.js"
+import { contentByContentId, ContentRow } from "./ContentRepo.js"
 
 /** The terms and texts of an item an operator may change. */
 export type ContentFields = Omit<CatalogueEntry, "id" | "contentId" | "createdAt">
@@ -30,11 +30,7 @@ export const AdminRepoPg = Layer.effect(
   Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
     const columns = sql.literal(CONTENT_COLUMNS)
-    const lock = SqlSchema.findOne({
-      Request: Schema.String,
-      Result: ContentRow,
-      execute: (contentId) => sql`SELECT ${columns} FROM content WHERE content_id = ${contentId} FOR UPDATE`
-    })
+    const lock = contentByContentId(sql, { lock: true })
     const insert = (e: CatalogueEntry, now: Date) =>
       SqlSchema.findOne({
         Request: Schema.Void,
