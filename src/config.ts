@@ -153,7 +153,7 @@ const webhooks = Config.all({
   timeout: Config.duration("WEBHOOK_TIMEOUT").pipe(Config.withDefault(Duration.seconds(10))),
   /** Deliveries of one event before it is given up (GAVE_UP, with the last reason). */
   maxAttempts: positiveInt("WEBHOOK_MAX_ATTEMPTS", 12),
-  /** The wait after the first failed delivery; it doubles after each failure, up to WEBHOOK_BACKOFF_MAX. */
+  /** The wait after the first failed delivery; it doubles after each failure, up to WEBHOOK_BACKOFF_MAX (each wait jittered down by up to half). */
   backoff: Config.duration("WEBHOOK_BACKOFF").pipe(Config.withDefault(Duration.seconds(10))),
   backoffMax: Config.duration("WEBHOOK_BACKOFF_MAX").pipe(Config.withDefault(Duration.hours(1)))
 })
@@ -241,7 +241,10 @@ export const AppConfigSchema = Config.all({
   authorization: Config.all({
     /** How long a quoted settlement key stays reserved for its viewer and content, waiting for the start. */
     quoteTtl: Config.duration("AUTHORIZATION_QUOTE_TTL").pipe(Config.withDefault(Duration.minutes(10))),
-    /** Added to a session's longest life in the deadline: time to mine the settlement and retry a debt. */
+    /**
+     * Added to a session's longest life in the deadline: time to mine the settlement and retry a debt. The
+     * sweeper stops a signed session this long (plus one RECONCILE_INTERVAL) before its deadline.
+     */
     margin: Config.duration("AUTHORIZATION_MARGIN").pipe(Config.withDefault(Duration.days(7)))
   }),
   /** Catalogue management by operators (src/admin, src/content/Admin.ts). */

@@ -1,5 +1,6 @@
 import { HttpApiEndpoint, HttpApiGroup, OpenApi } from "@effect/platform"
 import { Schema } from "effect"
+import { documented } from "../http/apiParts.js"
 import { AddressFromString } from "../domain/Address.js"
 import { Envelope, Timestamp } from "../http/envelope.js"
 import { BadRequestError, ServiceUnavailableError, UnauthorizedError } from "../http/errors.js"
@@ -31,8 +32,7 @@ export class AuthApi extends HttpApiGroup.make("auth")
     HttpApiEndpoint.get("nonce", "/api/auth/nonce")
       .addSuccess(Envelope(NonceGrant))
       .addError(ServiceUnavailableError)
-      .annotate(OpenApi.Summary, "Sign-in step 1: a nonce")
-      .annotate(OpenApi.Description, "A fresh single-use nonce for a Sign-In with Ethereum message")
+      .annotateContext(documented("Sign-in step 1: a nonce", "A fresh single-use nonce for a Sign-In with Ethereum message"))
   )
   .add(
     HttpApiEndpoint.post("verify", "/api/auth/verify")
@@ -41,10 +41,11 @@ export class AuthApi extends HttpApiGroup.make("auth")
       .addError(BadRequestError)
       .addError(UnauthorizedError)
       .addError(ServiceUnavailableError)
-      .annotate(OpenApi.Summary, "Sign-in step 2: a bearer token")
-      .annotate(
-        OpenApi.Description,
-        "Checks a signed EIP-4361 message (domain, chain id, nonce, expiry, signature) and returns a bearer token for its address"
+      .annotateContext(
+        documented(
+          "Sign-in step 2: a bearer token",
+          "Checks a signed EIP-4361 message (domain, chain id, nonce, expiry, signature) and returns a bearer token for its address"
+        )
       )
   )
   .annotate(OpenApi.Description, "Sign-In with Ethereum (EIP-4361): proof of address for the routes that act for a user") {}

@@ -2,14 +2,12 @@ import { HttpApiEndpoint, HttpApiGroup, OpenApi } from "@effect/platform"
 import { Schema } from "effect"
 import { OperatorAuthentication } from "../admin/Operator.js"
 import { ContentId } from "../domain/Content.js"
+import { documented, LookupErrors, strict } from "../http/apiParts.js"
 import { AmountJsonSchema, Envelope } from "../http/envelope.js"
-import { BadRequestError, ConflictError, NotFoundError, ServiceUnavailableError } from "../http/errors.js"
+import { BadRequestError, ConflictError, ServiceUnavailableError } from "../http/errors.js"
 import type { Changed } from "./Admin.js"
 import { Content, contentView } from "./Api.js"
 import { CatalogueFileEntry, CreatorAddress, Duration, Price, text } from "./catalogueSchema.js"
-
-/** Unknown fields are refused (400), as every request body of the API refuses them. */
-const strict = { parseOptions: { onExcessProperty: "error" } } as const
 
 /** A price on the wire: digits only, positive, within the contract's bound. */
 const WirePrice = Price.annotations(AmountJsonSchema)
@@ -64,8 +62,7 @@ export class AdminContentApi extends HttpApiGroup.make("adminContent")
       .addError(BadRequestError)
       .addError(ConflictError)
       .addError(ServiceUnavailableError)
-      .annotate(OpenApi.Summary, "Add a catalogue item")
-      .annotate(OpenApi.Description, `Creates an active item and lists it on chain. 409 when the contentId or id exists. ${outcomes}`)
+      .annotateContext(documented("Add a catalogue item", `Creates an active item and lists it on chain. 409 when the contentId or id exists. ${outcomes}`))
   )
   .add(
     HttpApiEndpoint.post("update", "/api/admin/content/:contentId")
@@ -73,33 +70,31 @@ export class AdminContentApi extends HttpApiGroup.make("adminContent")
       .setPayload(UpdateContent)
       .addSuccess(Envelope(AdminContent))
       .addError(BadRequestError)
-      .addError(NotFoundError)
-      .addError(ServiceUnavailableError)
-      .annotate(OpenApi.Summary, "Change a catalogue item")
-      .annotate(
-        OpenApi.Description,
-        `Changes the given fields (price, duration, creator, texts). A new price applies to sessions started after it; open sessions keep the price they started with. ${outcomes}`
+      .addError(LookupErrors)
+      .annotateContext(
+        documented(
+          "Change a catalogue item",
+          `Changes the given fields (price, duration, creator, texts). A new price applies to sessions started after it; open sessions keep the price they started with. ${outcomes}`
+        )
       )
   )
   .add(
     HttpApiEndpoint.post("activate", "/api/admin/content/:contentId/activate")
       .setPath(path)
       .addSuccess(Envelope(AdminContent))
-      .addError(NotFoundError)
-      .addError(ServiceUnavailableError)
-      .annotate(OpenApi.Summary, "Put an item back on sale")
-      .annotate(OpenApi.Description, `Marks the item active and lists it on chain again with its stored terms. ${outcomes}`)
+      .addError(LookupErrors)
+      .annotateContext(documented("Put an item back on sale", `Marks the item active and lists it on chain again with its stored terms. ${outcomes}`))
   )
   .add(
     HttpApiEndpoint.post("delist", "/api/admin/content/:contentId/delist")
       .setPath(path)
       .addSuccess(Envelope(AdminContent))
-      .addError(NotFoundError)
-      .addError(ServiceUnavailableError)
-      .annotate(OpenApi.Summary, "Take an item off sale")
-      .annotate(
-        OpenApi.Description,
-        `Marks the item inactive (no new session starts) and delists it on chain once no session of it is left to settle. ${outcomes}`
+      .addError(LookupErrors)
+      .annotateContext(
+        documented(
+          "Take an item off sale",
+          `Marks the item inactive (no new session starts) and delists it on chain once no session of it is left to settle. ${outcomes}`
+        )
       )
   )
   .middleware(OperatorAuthentication)

@@ -5,19 +5,18 @@ import { CONTENT_COLUMNS } from "../db/queries.js"
 import type { ContentItem } from "../domain/Content.js"
 import type { DatabaseUnavailable } from "../domain/errors.js"
 import type { CatalogueEntry } from "./catalogue.js"
-import { ContentRow } from "./ContentRepo.js"
+import { contentByContentId, ContentRow } from "./ContentRepo.js"
 
 /** The terms and texts of an item an operator may change. */
 export type ContentFields = Omit<CatalogueEntry, "id" | "contentId" | "createdAt">
 
 /**
- * The catalogue's write side, for the operators' routes: always the primary's current row (never a
- * cached read). `lock`, `update` and `insert` run in the caller's transaction, beside the outbox row.
+ * The catalogue's write side, for the operators' routes: `lock`, `update` and `insert` run in the
+ * caller's transaction, beside the outbox row. An unlocked read of one item is ContentRepo.findByContentId.
  */
 export class AdminRepo extends Context.Tag("payg/AdminRepo")<
   AdminRepo,
   {
-    readonly find: (contentId: string) => Effect.Effect<Option.Option<ContentItem>, DatabaseUnavailable>
     /** The row, locked until the transaction ends. */
     readonly lock: (contentId: string) => Effect.Effect<Option.Option<ContentItem>, DatabaseUnavailable>
     /** Inserts an active item; None when its id or contentId is taken. */
@@ -31,16 +30,7 @@ export const AdminRepoPg = Layer.effect(
   Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
     const columns = sql.literal(CONTENT_COLUMNS)
-    const find = SqlSchema.findOne({
-      Request: Schema.String,
-      Result: ContentRow,
-      execute: (contentId) => sql`SELECT ${columns} FROM content WHERE content_id = ${contentId}`
-    })
-    const lock = SqlSchema.findOne({
-      Request: Schema.String,
-      Result: ContentRow,
-      execute: (contentId) => sql`SELECT ${columns} FROM content WHERE content_id = ${contentId} FOR UPDATE`
-    })
+    const lock = contentByContentId(sql, { lock: true })
     const insert = (e: CatalogueEntry, now: Date) =>
       SqlSchema.findOne({
         Request: Schema.Void,
@@ -64,7 +54,6 @@ export const AdminRepoPg = Layer.effect(
           RETURNING ${columns}`
       })(undefined)
     return AdminRepo.of({
-      find: (contentId) => orUnavailable(find(contentId)),
       lock: (contentId) => orUnavailable(lock(contentId)),
       insert: (entry, now) => orUnavailable(insert(entry, now)),
       update: (contentId, fields, isActive) => orUnavailable(update(contentId, fields, isActive))

@@ -1,13 +1,10 @@
 import { HttpApiEndpoint, HttpApiGroup, OpenApi } from "@effect/platform"
 import { Option, Schema } from "effect"
 import { ContentId, type ContentItem } from "../domain/Content.js"
-import { AmountString as DomainAmount } from "../domain/Money.js"
-import { AmountJsonSchema, DateTime, Envelope } from "../http/envelope.js"
-import { NotFoundError, ServiceUnavailableError } from "../http/errors.js"
+import { AmountString, documented, LookupErrors } from "../http/apiParts.js"
+import { DateTime, Envelope } from "../http/envelope.js"
+import { ServiceUnavailableError } from "../http/errors.js"
 import type { ChainVerification, ContentDetail as ContentDetailModel, ContentPage } from "./Contents.js"
-
-/** Amounts on the wire: digits only (the JSON Schema says so). */
-const AmountString = DomainAmount.annotations(AmountJsonSchema)
 
 /** A catalogue item on the wire: exactly the seed's fields (the creator's address is not part of them). */
 export const Content = Schema.Struct({
@@ -107,17 +104,14 @@ export class ContentApi extends HttpApiGroup.make("content")
       .setUrlParams(ContentListParams)
       .addSuccess(ContentList)
       .addError(ServiceUnavailableError)
-      .annotate(OpenApi.Summary, "The catalogue")
-      .annotate(OpenApi.Description, "Active content, oldest first; optional `category` filter; cursor pagination (`limit`, `cursor`, `nextCursor`)")
+      .annotateContext(documented("The catalogue", "Active content, oldest first; optional `category` filter; cursor pagination (`limit`, `cursor`, `nextCursor`)"))
   )
   .add(
     HttpApiEndpoint.get("get", "/api/content/:contentId")
       .setPath(Schema.Struct({ contentId: ContentId }))
       .addSuccess(Envelope(ContentDetail))
-      .addError(NotFoundError)
-      .addError(ServiceUnavailableError)
-      .annotate(OpenApi.Summary, "One catalogue item")
-      .annotate(OpenApi.Description, "One active item with its on-chain listing; unknown or inactive items are 404")
+      .addError(LookupErrors)
+      .annotateContext(documented("One catalogue item", "One active item with its on-chain listing; unknown or inactive items are 404"))
   )
   .annotate(OpenApi.Description, "The content catalogue (public)") {}
 

@@ -43,7 +43,14 @@ export class ContentRepo extends Context.Tag("payg/ContentRepo")<
   }
 >() {}
 
-
+/** One item by its catalogue id, decoded by ContentRow; with `lock`, its row stays locked until the caller's transaction ends. */
+export const contentByContentId = (sql: SqlClient.SqlClient, options: { readonly lock: boolean }) =>
+  SqlSchema.findOne({
+    Request: Schema.String,
+    Result: ContentRow,
+    execute: (contentId) =>
+      sql`SELECT ${sql.literal(CONTENT_COLUMNS)} FROM content WHERE content_id = ${contentId}${options.lock ? sql` FOR UPDATE` : sql``}`
+  })
 
 /** The catalogue, through the SqlClient; rows decoded by ContentRow (a ContentItem as it is). */
 export const ContentRepoPg = Layer.effect(
@@ -51,11 +58,7 @@ export const ContentRepoPg = Layer.effect(
   Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
     const columns = sql.literal(CONTENT_COLUMNS)
-    const byContentId = SqlSchema.findOne({
-      Request: Schema.String,
-      Result: ContentRow,
-      execute: (contentId) => sql`SELECT ${columns} FROM content WHERE content_id = ${contentId}`
-    })
+    const byContentId = contentByContentId(sql, { lock: false })
     const page = SqlSchema.findAll({
       Request: Schema.Struct({ category: Schema.NullOr(Schema.String), afterId: Schema.NullOr(Schema.String), limit: Schema.Number }),
       Result: ContentRow,

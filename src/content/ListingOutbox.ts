@@ -5,7 +5,7 @@ import { toAddress } from "../domain/Address.js"
 import { Chain, type ContentListing, type ListingTerms } from "../domain/Chain.js"
 import type { ContentItem } from "../domain/Content.js"
 import type { ChainUnavailable, DatabaseUnavailable, ListingRefused, NoContentManager } from "../domain/errors.js"
-import { AdminRepo } from "./AdminRepo.js"
+import { ContentRepo } from "./ContentRepo.js"
 import { listingChange } from "./CatalogueSync.js"
 
 /**
@@ -59,7 +59,7 @@ export const ListingOutboxLive = Layer.effect(
   Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
     const chain = yield* Chain
-    const contents = yield* AdminRepo
+    const contents = yield* ContentRepo
     // one publisher per process: a request and the reconciler never send the same change twice at once
     // (two instances may: the second write reverts, and the next reconcile finds nothing left to do)
     const lock = yield* Effect.makeSemaphore(1)
@@ -108,7 +108,7 @@ export const ListingOutboxLive = Layer.effect(
       Effect.gen(function* () {
         const upTo = yield* pendingUpTo(contentId)
         if (Option.isNone(upTo)) return { _tag: "Synced" } satisfies ListingState
-        const found = yield* contents.find(contentId)
+        const found = yield* contents.findByContentId(contentId)
         if (Option.isNone(found)) return yield* keepPending(contentId, upTo.value, "the item is not in the catalogue")
         const item = found.value
         const outcome = yield* Effect.either(

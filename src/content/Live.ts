@@ -9,5 +9,8 @@ import { ListingReconcilerLive } from "./ListingReconciler.js"
 /** The catalogue's use cases and repository; needs SqlClient and Chain. */
 export const ContentLive = ContentsLive.pipe(Layer.provide(ContentRepoPg))
 
-/** The operators' catalogue management: its use cases, repository, listing outbox and its reconciler; needs SqlClient, Chain and AppConfig. */
-export const CatalogueAdminLive = Layer.merge(Admin, ListingReconcilerLive).pipe(Layer.provideMerge(ListingOutboxLive), Layer.provideMerge(AdminRepoPg))
+/** The operators' catalogue management: its use cases, repositories, listing outbox and its reconciler; needs SqlClient, Chain and AppConfig. */
+export const CatalogueAdminLive = Layer.merge(Admin, ListingReconcilerLive).pipe(
+  Layer.provideMerge(ListingOutboxLive),
+  Layer.provideMerge(Layer.merge(AdminRepoPg, ContentRepoPg))
+)

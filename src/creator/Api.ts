@@ -1,13 +1,11 @@
 import { HttpApiEndpoint, HttpApiGroup, OpenApi } from "@effect/platform"
 import { Schema } from "effect"
 import { AddressFromString, toAddress } from "../domain/Address.js"
-import { AmountString as DomainAmount, formatUsdc } from "../domain/Money.js"
-import { AmountJsonSchema, Envelope } from "../http/envelope.js"
+import { formatUsdc } from "../domain/Money.js"
+import { AmountString, documented } from "../http/apiParts.js"
+import { Envelope } from "../http/envelope.js"
 import { ServiceUnavailableError } from "../http/errors.js"
 import type { CreatorEarnings } from "./Creators.js"
-
-/** Amounts on the wire: digits only (the JSON Schema says so). */
-const AmountString = DomainAmount.annotations(AmountJsonSchema)
 
 const Formatted = Schema.Struct({ earned: Schema.String })
 
@@ -73,10 +71,11 @@ export class CreatorApi extends HttpApiGroup.make("creator")
       .setUrlParams(EarningsQuery)
       .addSuccess(Envelope(Earnings))
       .addError(ServiceUnavailableError)
-      .annotate(OpenApi.Summary, "A creator's earnings")
-      .annotate(
-        OpenApi.Description,
-        "Public: withdrawable earnings on chain, and what our records credit the creator per content item and per UTC day. An address that earned nothing is all zeros, not 404. The creator withdraws by calling withdrawEarnings() on `withdrawal.contract` from their own wallet"
+      .annotateContext(
+        documented(
+          "A creator's earnings",
+          "Public: withdrawable earnings on chain, and what our records credit the creator per content item and per UTC day. An address that earned nothing is all zeros, not 404. The creator withdraws by calling withdrawEarnings() on `withdrawal.contract` from their own wallet"
+        )
       )
   )
   .annotate(OpenApi.Description, "Creators: earnings and how to withdraw them") {}

@@ -3,16 +3,11 @@ import { Schema } from "effect"
 import { AddressFromString } from "../domain/Address.js"
 import { ContentId } from "../domain/Content.js"
 import { PageLimit } from "../content/Api.js"
-import { AmountString as DomainAmount } from "../domain/Money.js"
 import { SessionId, SessionStatus } from "../domain/Session.js"
 import { Authentication } from "../auth/Caller.js"
-import { BadRequestError, ConflictError, ForbiddenError, NotFoundError, PaymentRequiredError, ServiceUnavailableError } from "../http/errors.js"
-import { AmountJsonSchema, Envelope, Timestamp } from "../http/envelope.js"
-
-/** Amounts on the wire: digits only (the JSON Schema says so). */
-const AmountString = DomainAmount.annotations(AmountJsonSchema)
-
-const strict = { parseOptions: { onExcessProperty: "error" } } as const
+import { AmountString, documented, LookupErrors, strict, TransitionErrors, UserPath } from "../http/apiParts.js"
+import { BadRequestError, ForbiddenError, PaymentRequiredError, ServiceUnavailableError } from "../http/errors.js"
+import { Envelope, Timestamp } from "../http/envelope.js"
 
 const TxHash = Schema.TemplateLiteral(Schema.Literal("0x"), Schema.String).pipe(
   Schema.pattern(/^0x[0-9a-fA-F]{64}$/, { message: () => "must be 0x followed by 64 hexadecimal digits" })
@@ -222,8 +217,6 @@ export const HistoryItem = Schema.Struct({
   content: ContentBrief
 })
 
-const UserPath = Schema.Struct({ userAddress: AddressFromString })
-
 export const HistoryQuery = Schema.Struct({
   limit: Schema.optional(PageLimit),
   cursor: Schema.optional(
@@ -245,13 +238,12 @@ export class SessionApi extends HttpApiGroup.make("session")
       .addSuccess(Envelope(Started), { status: 201 })
       .addError(BadRequestError)
       .addError(PaymentRequiredError)
-      .addError(NotFoundError)
-      .addError(ConflictError)
-      .addError(ServiceUnavailableError)
-      .annotate(OpenApi.Summary, "Start watching an item")
-      .annotate(
-        OpenApi.Description,
-        "Opens a session for the address and reserves the item's full price. With `authorization` (mandatory when /api/status says authorizationRequired), the viewer's signature of a quote is checked first and kept with the session's settlement. 400 bad input, insufficient spendable balance, or an authorization refused (missing, another signer, content or key, an unknown, used or expired quote, maxAmount below the price, a deadline too early), and then nothing is stored; 402 while the address owes a debt, 404 unknown content, 409 already open for this item"
+      .addError(TransitionErrors)
+      .annotateContext(
+        documented(
+          "Start watching an item",
+          "Opens a session for the address and reserves the item's full price. With `authorization` (mandatory when /api/status says authorizationRequired), the viewer's signature of a quote is checked first and kept with the session's settlement. 400 bad input, insufficient spendable balance, or an authorization refused (missing, another signer, content or key, an unknown, used or expired quote, maxAmount below the price, a deadline too early), and then nothing is stored; 402 while the address owes a debt, 404 unknown content, 409 already open for this item"
+        )
       )
   )
   .add(
@@ -259,45 +251,38 @@ export class SessionApi extends HttpApiGroup.make("session")
       .setPayload(QuoteRequest)
       .addSuccess(Envelope(Quoted))
       .addError(BadRequestError)
-      .addError(NotFoundError)
-      .addError(ServiceUnavailableError)
-      .annotate(OpenApi.Summary, "Get the authorization to sign for a session")
-      .annotate(
-        OpenApi.Description,
-        "Reserves a settlement key for the address and item (single-use, until expiresAt) and returns the EIP-712 SessionAuthorization to sign with the viewer's wallet (viem signTypedData; free, no transaction): the key, the maximum (the item's full price) and the deadline. Then start with `authorization`. 400 bad input or not sellable, 404 unknown content"
+      .addError(LookupErrors)
+      .annotateContext(
+        documented(
+          "Get the authorization to sign for a session",
+          "Reserves a settlement key for the address and item (single-use, until expiresAt) and returns the EIP-712 SessionAuthorization to sign with the viewer's wallet (viem signTypedData; free, no transaction): the key, the maximum (the item's full price) and the deadline. Then start with `authorization`. 400 bad input or not sellable, 404 unknown content"
+        )
       )
   )
   .add(
     HttpApiEndpoint.post("pause", "/api/session/pause")
       .setPayload(SessionRef)
       .addSuccess(Envelope(Paused))
-      .addError(NotFoundError)
-      .addError(ConflictError)
-      .addError(ServiceUnavailableError)
-      .annotate(OpenApi.Summary, "Pause a session")
-      .annotate(OpenApi.Description, "Stops the meter; paused seconds are not billed. 409 unless the session is active")
+      .addError(TransitionErrors)
+      .annotateContext(documented("Pause a session", "Stops the meter; paused seconds are not billed. 409 unless the session is active"))
   )
   .add(
     HttpApiEndpoint.post("resume", "/api/session/resume")
       .setPayload(SessionRef)
       .addSuccess(Envelope(Resumed))
-      .addError(NotFoundError)
-      .addError(ConflictError)
-      .addError(ServiceUnavailableError)
-      .annotate(OpenApi.Summary, "Resume a paused session")
-      .annotate(OpenApi.Description, "Starts the meter again. 409 unless the session is paused")
+      .addError(TransitionErrors)
+      .annotateContext(documented("Resume a paused session", "Starts the meter again. 409 unless the session is paused"))
   )
   .add(
     HttpApiEndpoint.post("heartbeat", "/api/session/heartbeat")
       .setPayload(SessionRef)
       .addSuccess(Envelope(HeartbeatAck))
-      .addError(NotFoundError)
-      .addError(ConflictError)
-      .addError(ServiceUnavailableError)
-      .annotate(OpenApi.Summary, "Keep a session alive")
-      .annotate(
-        OpenApi.Description,
-        "Says the viewer is still watching. Once a session has had a heartbeat it is billed only up to its last heartbeat plus HEARTBEAT_GRACE (30 s by default), and the server stops and settles it when that time passes; send one every 10 s while the session is open. 409 unless the session is active or paused"
+      .addError(TransitionErrors)
+      .annotateContext(
+        documented(
+          "Keep a session alive",
+          "Says the viewer is still watching. Once a session has had a heartbeat it is billed only up to its last heartbeat plus HEARTBEAT_GRACE (30 s by default), and the server stops and settles it when that time passes; send one every 10 s while the session is open. 409 unless the session is active or paused"
+        )
       )
   )
   .add(
@@ -306,13 +291,12 @@ export class SessionApi extends HttpApiGroup.make("session")
       .addSuccess(Envelope(Stopped))
       .addSuccess(Envelope(Settling), { status: 202 })
       .addError(BadRequestError)
-      .addError(NotFoundError)
-      .addError(ConflictError)
-      .addError(ServiceUnavailableError)
-      .annotate(OpenApi.Summary, "Stop a session and pay for it")
-      .annotate(
-        OpenApi.Description,
-        "Prices the active seconds and pays them from the vault (yield first). Answers within a bound whatever the chain's block time: 200 when the session is over (completed with the payment, failed, unpaid, cancelled), else 202 `settling` with the `txHash` once sent; the payment then reaches GET /api/session/{sessionId} and its /events stream. `Prefer: wait=N` waits up to N seconds (capped below REQUEST_TIMEOUT; answered with `Preference-Applied: wait=N`); without it the server waits STOP_WAIT, by default 10 s on a chain that confirms within a second and 100 ms on a slower one. 400 when a given txHash does not prove the payment"
+      .addError(TransitionErrors)
+      .annotateContext(
+        documented(
+          "Stop a session and pay for it",
+          "Prices the active seconds and pays them from the vault (yield first). Answers within a bound whatever the chain's block time: 200 when the session is over (completed with the payment, failed, unpaid, cancelled), else 202 `settling` with the `txHash` once sent; the payment then reaches GET /api/session/{sessionId} and its /events stream. `Prefer: wait=N` waits up to N seconds (capped below REQUEST_TIMEOUT; answered with `Preference-Applied: wait=N`); without it the server waits STOP_WAIT, by default 10 s on a chain that confirms within a second and 100 ms on a slower one. 400 when a given txHash does not prove the payment"
+        )
       )
       .annotate(OpenApi.Transform, (op) => ({ ...op, parameters: [...(Array.isArray(op["parameters"]) ? op["parameters"] : []), preferParameter] }))
   )
@@ -327,12 +311,12 @@ export class SessionApi extends HttpApiGroup.make("session")
           examples: [SESSION_EVENTS_EXAMPLE]
         })
       )
-      .addError(NotFoundError)
-      .addError(ServiceUnavailableError)
-      .annotate(OpenApi.Summary, "Follow a session live")
-      .annotate(
-        OpenApi.Description,
-        "A server-sent event stream (text/event-stream) of the session: its status changes (with the payment once confirmed) and, while it is active, its running cost every second; it closes after the terminal state. 404 unknown, 403 when it belongs to another address"
+      .addError(LookupErrors)
+      .annotateContext(
+        documented(
+          "Follow a session live",
+          "A server-sent event stream (text/event-stream) of the session: its status changes (with the payment once confirmed) and, while it is active, its running cost every second; it closes after the terminal state. 404 unknown, 403 when it belongs to another address"
+        )
       )
   )
   .add(
@@ -340,8 +324,7 @@ export class SessionApi extends HttpApiGroup.make("session")
       .setPath(UserPath)
       .addSuccess(Envelope(Schema.Array(ActiveItem)))
       .addError(ServiceUnavailableError)
-      .annotate(OpenApi.Summary, "A viewer's open sessions")
-      .annotate(OpenApi.Description, "The address's active and paused sessions, newest first")
+      .annotateContext(documented("A viewer's open sessions", "The address's active and paused sessions, newest first"))
   )
   .add(
     HttpApiEndpoint.get("history", "/api/session/user/:userAddress/history")
@@ -357,18 +340,15 @@ export class SessionApi extends HttpApiGroup.make("session")
       )
       .addError(BadRequestError)
       .addError(ServiceUnavailableError)
-      .annotate(OpenApi.Summary, "A viewer's session history")
-      .annotate(OpenApi.Description, "Every session of the address, newest first, paged by `limit` and `cursor`")
+      .annotateContext(documented("A viewer's session history", "Every session of the address, newest first, paged by `limit` and `cursor`"))
   )
   .add(
     HttpApiEndpoint.get("get", "/api/session/:sessionId")
       .setPath(Schema.Struct({ sessionId: SessionId }))
       .setUrlParams(SessionDetailQuery)
       .addSuccess(Envelope(SessionDetail))
-      .addError(NotFoundError)
-      .addError(ServiceUnavailableError)
-      .annotate(OpenApi.Summary, "One session")
-      .annotate(OpenApi.Description, "The session's timing, cost and payment; 404 unknown, 403 when it belongs to another address")
+      .addError(LookupErrors)
+      .annotateContext(documented("One session", "The session's timing, cost and payment; 404 unknown, 403 when it belongs to another address"))
   )
   .middleware(Authentication)
   .addError(ForbiddenError)

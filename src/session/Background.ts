@@ -10,21 +10,32 @@ import { type ReconcileReport, SettlementOutbox } from "./SettlementOutbox.js"
  * The sweeper: stops and settles sessions without heartbeats left open past SESSION_MAX_IDLE since
  * their last change, and sessions with heartbeats whose billable time (last heartbeat + HEARTBEAT_GRACE)
  * has lapsed; those are billed only up to that time, whenever the sweep runs (Session.stop).
+ * It also stops every viewer-signed session, however alive, once its signed deadline is nearer than
+ * AUTHORIZATION_MARGIN plus one sweep period: the wallet refuses a settlement mined after the deadline,
+ * so a session kept open by pauses, resumes or heartbeats would otherwise never pay its creator. The
+ * margin is the one the deadline was signed with (docs/SECURITY.md point 6): the settlement keeps the
+ * whole of it to be sent, mined, resent by the reconciler or retried as a debt.
  */
+
+/** The signed deadlines (unix seconds) before which the sweep at `nowMs` stops a session: now + margin + the sweep's period. */
+const signedStopBefore = (nowMs: number, t: { readonly margin: Duration.Duration; readonly every: Duration.Duration }): bigint =>
+  BigInt(Math.ceil((nowMs + Duration.toMillis(t.margin) + Duration.toMillis(t.every)) / 1000))
 
 export const sweepIdle = Effect.gen(function* () {
   const repo = yield* SessionRepo
   const sessions = yield* Sessions
-  const maxIdle = (yield* AppConfig).settlement.sessionMaxIdle
+  const config = yield* AppConfig
   const now = yield* Clock.currentTimeMillis
-  const idle = yield* repo.idleOpen(now - Duration.toMillis(maxIdle), 200)
+  const idle = yield* repo.idleOpen(now - Duration.toMillis(config.settlement.sessionMaxIdle), 200)
   const lapsed = yield* repo.lapsedOpen(now, 200)
+  const expiring = yield* repo.expiringOpen(signedStopBefore(now, { margin: config.authorization.margin, every: config.settlement.reconcileEvery }), 200)
+  const due = new Map([...expiring, ...idle, ...lapsed].map((s) => [s.id, s]))
   let stopped = 0
-  for (const s of [...idle, ...lapsed]) {
+  for (const s of due.values()) {
     const r = yield* Effect.either(sessions.stop(s.id, { _tag: "System" }, Option.none()))
     if (r._tag === "Right") stopped++
   }
-  if (stopped > 0) yield* Effect.logInfo("stopped idle sessions", { stopped })
+  if (stopped > 0) yield* Effect.logInfo("sweeper stopped sessions", { stopped, nearSignedDeadline: expiring.length })
   return stopped
 }).pipe(Effect.withSpan("Sweeper.sweep"))
 

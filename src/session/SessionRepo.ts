@@ -128,6 +128,8 @@ export class SessionRepo extends Context.Tag("payg/SessionRepo")<
     readonly idleOpen: (before: number, limit: number) => Effect.Effect<ReadonlyArray<SessionRecord>, DatabaseUnavailable>
     /** Open sessions with heartbeats whose billable time ended before `now` (the sweeper's work). */
     readonly lapsedOpen: (now: number, limit: number) => Effect.Effect<ReadonlyArray<SessionRecord>, DatabaseUnavailable>
+    /** Open viewer-signed sessions whose signed deadline (unix seconds) is before `before`, soonest first (the sweeper's work). */
+    readonly expiringOpen: (before: bigint, limit: number) => Effect.Effect<ReadonlyArray<SessionRecord>, DatabaseUnavailable>
     /** Writes a new outbox row (PENDING, created at `createdAt`). */
     readonly insertSettlement: (s: SettlementRecord) => Effect.Effect<void, DatabaseUnavailable>
     /** PENDING settlements last touched before `before`, oldest first. */
@@ -341,6 +343,13 @@ export const SessionRepoPg = Layer.effect(
       execute: ({ limit, now }) =>
         sql`${select} WHERE s.status IN ('ACTIVE', 'PAUSED') AND s.live_until IS NOT NULL AND s.live_until < ${ts(now)} ORDER BY s.live_until LIMIT ${limit}`
     })
+    const expiring = SqlSchema.findAll({
+      Request: Schema.Struct({ before: Schema.BigIntFromSelf, limit: Schema.Number }),
+      Result: SessionRow,
+      execute: ({ before, limit }) =>
+        sql`${select} WHERE s.status IN ('ACTIVE', 'PAUSED') AND s.authorization_deadline < ${before.toString()}::numeric
+          ORDER BY s.authorization_deadline LIMIT ${limit}`
+    })
     const settlementsIn = SqlSchema.findAll({
       Request: Schema.Struct({ status: Schema.Literal("PENDING", "DEBT"), ...Page }),
       Result: SessionRow,
@@ -497,6 +506,7 @@ export const SessionRepoPg = Layer.effect(
       history: (user, limit, before) => historyOf({ user, limit, before }).pipe(Effect.map((rows) => rows.map(toRecord)), orUnavailable),
       idleOpen: (before, limit) => idle({ before, limit }).pipe(Effect.map((rows) => rows.map(toRecord)), orUnavailable),
       lapsedOpen: (now, limit) => lapsed({ now, limit }).pipe(Effect.map((rows) => rows.map(toRecord)), orUnavailable),
+      expiringOpen: (before, limit) => expiring({ before, limit }).pipe(Effect.map((rows) => rows.map(toRecord)), orUnavailable),
       insertSettlement: (s) =>
         sql`
           INSERT INTO settlements (session_id, settlement_key, user_address, content_id, amount, mode, user_tx_hash, status, created_at, updated_at)

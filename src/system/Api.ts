@@ -1,5 +1,6 @@
 import { HttpApiEndpoint, HttpApiGroup, OpenApi } from "@effect/platform"
 import { Schema } from "effect"
+import { documented } from "../http/apiParts.js"
 import { Timestamp } from "../http/envelope.js"
 import { ServiceUnavailableError } from "../http/errors.js"
 
@@ -27,14 +28,12 @@ export class SystemApi extends HttpApiGroup.make("system")
   .add(
     HttpApiEndpoint.get("health", "/health")
       .addSuccess(Health)
-      .annotate(OpenApi.Summary, "Liveness")
-      .annotate(OpenApi.Description, "200 while the process serves requests; checks nothing else (not rate limited)")
+      .annotateContext(documented("Liveness", "200 while the process serves requests; checks nothing else (not rate limited)"))
   )
   .add(
     HttpApiEndpoint.get("status", "/api/status")
       .addSuccess(Status)
       .addError(ServiceUnavailableError)
-      .annotate(OpenApi.Summary, "Database and chain status")
-      .annotate(OpenApi.Description, "The chain's id and latest block, whether the database answers, and whether sessions must be signed by their viewers; 503 naming what is unreachable")
+      .annotateContext(documented("Database and chain status", "The chain's id and latest block, whether the database answers, and whether sessions must be signed by their viewers; 503 naming what is unreachable"))
   )
   .annotate(OpenApi.Description, "Liveness and the state of the database and chain") {}

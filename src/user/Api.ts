@@ -1,14 +1,12 @@
 import { HttpApiEndpoint, HttpApiGroup, OpenApi } from "@effect/platform"
 import { Schema } from "effect"
 import { AddressFromString } from "../domain/Address.js"
-import { AmountString as DomainAmount, formatUsdc } from "../domain/Money.js"
-import { AmountJsonSchema, Envelope } from "../http/envelope.js"
+import { formatUsdc } from "../domain/Money.js"
+import { AmountString, documented, UserPath } from "../http/apiParts.js"
+import { Envelope } from "../http/envelope.js"
 import { Authentication } from "../auth/Caller.js"
 import { ForbiddenError, ServiceUnavailableError } from "../http/errors.js"
 import type { Balance as BalanceModel, UserStats as UserStatsModel } from "./Users.js"
-
-/** Amounts on the wire: digits only (the JSON Schema says so). */
-const AmountString = DomainAmount.annotations(AmountJsonSchema)
 
 /**
  * The seed's balance object, plus three fields beyond it: `reserved` (the estimated cost of the user's open
@@ -46,16 +44,13 @@ export const UserStats = Schema.Struct({
   balance: Balance
 }).annotations({ identifier: "UserStats" })
 
-const UserPath = Schema.Struct({ userAddress: AddressFromString })
-
 export class UserApi extends HttpApiGroup.make("user")
   .add(
     HttpApiEndpoint.get("balance", "/api/user/:userAddress/balance")
       .setPath(UserPath)
       .addSuccess(Envelope(Balance))
       .addError(ServiceUnavailableError)
-      .annotate(OpenApi.Summary, "A viewer's vault balance")
-      .annotate(OpenApi.Description, "Vault balances (public on-chain data), what open sessions reserve and any debt; an address never seen is all zeros")
+      .annotateContext(documented("A viewer's vault balance", "Vault balances (public on-chain data), what open sessions reserve and any debt; an address never seen is all zeros"))
   )
   .add(
     HttpApiEndpoint.get("stats", "/api/user/:userAddress/stats")
@@ -64,8 +59,7 @@ export class UserApi extends HttpApiGroup.make("user")
       .middleware(Authentication)
       .addError(ForbiddenError)
       .addError(ServiceUnavailableError)
-      .annotate(OpenApi.Summary, "A viewer's usage statistics")
-      .annotate(OpenApi.Description, "Sessions, watch time and spending: private, the caller must act for the address")
+      .annotateContext(documented("A viewer's usage statistics", "Sessions, watch time and spending: private, the caller must act for the address"))
   )
   .annotate(OpenApi.Description, "A viewer's balance and usage") {}
 

@@ -1,5 +1,6 @@
 import { HttpApiEndpoint, HttpApiGroup, OpenApi } from "@effect/platform"
 import { Schema } from "effect"
+import { documented } from "../http/apiParts.js"
 import { Envelope } from "../http/envelope.js"
 
 /** What the watch page (web/, served at /watch) needs to know before it acts for a viewer. */
@@ -23,10 +24,11 @@ export class WatchApi extends HttpApiGroup.make("watch")
   .add(
     HttpApiEndpoint.get("config", "/api/watch/config")
       .addSuccess(Envelope(WatchConfig))
-      .annotate(OpenApi.Summary, "The watch page's settings")
-      .annotate(
-        OpenApi.Description,
-        "Whether sign-in is required, whether sessions must be signed by their viewers, the chain id, the demo viewers to pick from on the development chain and the heartbeat timing. Public: nothing in it is private. The page itself is GET /watch (static files, not part of this document)"
+      .annotateContext(
+        documented(
+          "The watch page's settings",
+          "Whether sign-in is required, whether sessions must be signed by their viewers, the chain id, the demo viewers to pick from on the development chain and the heartbeat timing. Public: nothing in it is private. The page itself is GET /watch (static files, not part of this document)"
+        )
       )
   )
   .annotate(OpenApi.Description, "The watch page's configuration") {}

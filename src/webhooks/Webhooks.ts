@@ -1,10 +1,10 @@
 import { FetchHttpClient, HttpClient, HttpClientRequest } from "@effect/platform"
-import { Clock, Context, Duration, Effect, Layer, Option, Redacted, Schedule } from "effect"
+import { Clock, Context, Duration, Effect, Layer, Option, Random, Redacted, Schedule } from "effect"
 import { randomBytes } from "node:crypto"
 import { AppConfig } from "../config.js"
 import type { DatabaseUnavailable } from "../domain/errors.js"
 import { StartupError } from "../platform/StartupError.js"
-import { backoffMs, eventBody, eventTypeOf } from "./events.js"
+import { eventBody, eventTypeOf, retryDelayMs } from "./events.js"
 import { type ClaimedEvent, WebhookRepo, WebhookRepoPg } from "./WebhookRepo.js"
 import { SIGNATURE_HEADER, signWebhook } from "./signature.js"
 
@@ -103,7 +103,9 @@ export const makeWebhooks = (settings: WebhookSettings) =>
         if (Option.isNone(outcome)) return (yield* repo.delivered(event, now)) ? ("delivered" as const) : ("lost" as const)
         const reason = outcome.value
         const giveUp = event.attempts >= settings.maxAttempts
-        const retryAt = giveUp ? null : now + backoffMs(event.attempts, Duration.toMillis(settings.backoff), Duration.toMillis(settings.backoffMax))
+        const retryAt = giveUp
+          ? null
+          : now + retryDelayMs(event.attempts, Duration.toMillis(settings.backoff), Duration.toMillis(settings.backoffMax), yield* Random.next)
         yield* repo.failed(event, giveUp ? `gave up after ${event.attempts} attempts: ${reason}` : reason, retryAt)
         if (giveUp) yield* Effect.logWarning("webhook event given up", { eventId: event.id, type: event.type, attempts: event.attempts, reason })
         return giveUp ? ("gaveUp" as const) : ("retrying" as const)

@@ -85,6 +85,16 @@ export const eventBody = (id: string, createdAt: number, s: FinishedSession): st
     }
   })
 
-/** The wait before delivery attempt `attempts + 1`: `base * 2^(attempts - 1)`, at most `max`. */
+/** The longest wait before delivery attempt `attempts + 1`: `base * 2^(attempts - 1)`, at most `max`. */
 export const backoffMs = (attempts: number, baseMs: number, maxMs: number): number =>
   Math.min(maxMs, baseMs * 2 ** Math.min(Math.max(attempts - 1, 0), 40))
+
+/**
+ * The wait before delivery attempt `attempts + 1`: `backoffMs` less a random part of up to half of it,
+ * so between half and all of it (never above `max`). Events that failed together (a receiver down)
+ * are then not all retried in the same pass. `draw` is uniform in [0, 1) (Effect's `Random.next`).
+ */
+export const retryDelayMs = (attempts: number, baseMs: number, maxMs: number, draw: number): number => {
+  const longest = backoffMs(attempts, baseMs, maxMs)
+  return longest - Math.floor(draw * (longest / 2))
+}
