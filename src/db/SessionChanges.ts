@@ -30,7 +30,7 @@ export class SessionChanges extends Context.Tag("payg/SessionChanges")<
 export const CHANNEL = "payg_session_changed"
 
 /** The safety poll when changes are notified, and the poll of the embedded database (the stream's pace before notifications). */
-export const NOTIFIED_POLL = Duration.seconds(5)
+export const NOTIFIED_POLL = Duration.seconds(30)
 export const UNNOTIFIED_POLL = Duration.millis(250)
 /** Pause before the listener connects again after losing its connection. */
 const RECONNECT_AFTER = Duration.seconds(1)
@@ -72,7 +72,8 @@ const listenOnce = (options: pg.ClientConfig, wake: (sessionId: string) => void,
       const lost = yield* Deferred.make<undefined>()
       const client = yield* Effect.acquireRelease(
         Effect.tryPromise(async () => {
-          const c = new pg.Client(options)
+          // TCP keep-alive: a connection gone silent ends with an error rather than never notifying again
+          const c = new pg.Client({ ...options, keepAlive: true })
           // a failure of the connection ends this listener (and is answered by the next one)
           c.on("error", () => Deferred.unsafeDone(lost, Effect.succeed(undefined)))
           c.on("end", () => Deferred.unsafeDone(lost, Effect.succeed(undefined)))
