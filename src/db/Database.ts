@@ -18,9 +18,10 @@ import { layerNotified, layerPolled, NOTIFIED_POLL, type SessionChanges, UNNOTIF
  * The database adapter: PostgreSQL when DATABASE_URL is set, otherwise an embedded PGlite served over
  * a private Unix socket so the very same `@effect/sql-pg` client, SQL and migrations run on both.
  *
- * Every query goes through the `@effect/sql-pg` client (SqlClient), so a repository's statement inside
- * `sql.withTransaction` runs on the transaction's connection. `PgPool` is that client's `pg` pool
- * itself, for what only the pool knows (its connection counts, for /metrics); it runs no query.
+ * Every query goes through the SqlClient (`safeClient`: the `@effect/sql-pg` driver's connections,
+ * never cancelled), so a repository's statement inside `sql.withTransaction` runs on the transaction's
+ * connection. `PgPool` is the driver's `pg` pool itself, for what only the pool knows (its connection
+ * counts, for /metrics); it runs no query. `SessionChanges` tells which sessions changed.
  */
 export class PgPool extends Context.Tag("payg/PgPool")<PgPool, pg.Pool>() {}
 
