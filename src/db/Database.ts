@@ -12,7 +12,7 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { AppConfig } from "../config.js"
 import { runMigrations } from "./migrate.js"
-import { layerNotified, layerPolled, NOTIFIED_POLL, type SessionChanges, UNNOTIFIED_POLL } from "./SessionChanges.js"
+import { layerNotified, layerPolled, type SessionChanges } from "./SessionChanges.js"
 
 /**
  * The database adapter: PostgreSQL when DATABASE_URL is set, otherwise an embedded PGlite served over
@@ -183,7 +183,7 @@ export const layerPGlite = (
           connectionTimeoutMillis: 10_000,
           idleTimeoutMillis: idleMillis(idleTimeout, PGLITE_IDLE_TIMEOUT)
         },
-        layerPolled(Option.getOrElse(changesPoll, () => UNNOTIFIED_POLL))
+        layerPolled(changesPoll)
       )
     }).pipe(Effect.orDie)
   )
@@ -203,7 +203,7 @@ export const layerPg = (
   const connection = { connectionString: Redacted.value(url), statement_timeout: Duration.toMillis(STATEMENT_TIMEOUT) }
   return layerFromPool(
     { ...connection, max: poolSize, connectionTimeoutMillis: 15_000, idleTimeoutMillis: idleMillis(idleTimeout, PG_IDLE_TIMEOUT) },
-    layerNotified({ ...connection, application_name: "payg" }, Option.getOrElse(changesPoll, () => NOTIFIED_POLL))
+    layerNotified({ ...connection, application_name: "payg" }, changesPoll)
   )
 }
 

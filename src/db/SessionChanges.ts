@@ -1,4 +1,4 @@
-import { Context, Deferred, Duration, Effect, Layer, Queue, Schedule, type Scope } from "effect"
+import { Context, Deferred, Duration, Effect, Layer, Option, Queue, Schedule, type Scope } from "effect"
 import pg from "pg"
 
 /**
@@ -10,14 +10,12 @@ import pg from "pg"
  *
  * The embedded database (PGlite behind its socket) is one session shared by every connection: a
  * notification comes back to the connection whose statement caused it, never to the listening one.
- * There changes are not notified (`notified` false) and a subscriber relies on its poll.
+ * There changes are not notified: a subscriber is never woken and relies on its (short) poll.
  */
 export class SessionChanges extends Context.Tag("payg/SessionChanges")<
   SessionChanges,
   {
-    /** Whether changes are notified; when not, a subscriber must poll (`poll` is then short). */
-    readonly notified: boolean
-    /** How often a subscriber should read its session anyway: a safety net when notified, the pace when not. */
+    /** How often a subscriber should read its session anyway: a safety net when changes are notified, the pace when not. */
     readonly poll: Duration.Duration
     /**
      * For the scope: an effect that completes at the next change of the session after this call (a
@@ -30,8 +28,8 @@ export class SessionChanges extends Context.Tag("payg/SessionChanges")<
 export const CHANNEL = "payg_session_changed"
 
 /** The safety poll when changes are notified, and the poll of the embedded database (the stream's pace before notifications). */
-export const NOTIFIED_POLL = Duration.seconds(30)
-export const UNNOTIFIED_POLL = Duration.millis(250)
+const NOTIFIED_POLL = Duration.seconds(30)
+const UNNOTIFIED_POLL = Duration.millis(250)
 /** Pause before the listener connects again after losing its connection. */
 const RECONNECT_AFTER = Duration.seconds(1)
 
@@ -93,7 +91,7 @@ const listenOnce = (options: pg.ClientConfig, wake: (sessionId: string) => void,
   )
 
 /** On PostgreSQL: the process's one listener, connecting again whenever it loses its connection. */
-export const layerNotified = (options: pg.ClientConfig, poll: Duration.Duration = NOTIFIED_POLL) =>
+export const layerNotified = (options: pg.ClientConfig, poll: Option.Option<Duration.Duration>) =>
   Layer.scoped(
     SessionChanges,
     Effect.gen(function* () {
@@ -103,10 +101,13 @@ export const layerNotified = (options: pg.ClientConfig, poll: Duration.Duration 
         Effect.repeat(Schedule.spaced(RECONNECT_AFTER)),
         Effect.forkScoped
       )
-      return SessionChanges.of({ notified: true, poll, subscribe: registry.subscribe })
+      return SessionChanges.of({ poll: Option.getOrElse(poll, () => NOTIFIED_POLL), subscribe: registry.subscribe })
     })
   )
 
 /** On the embedded database: no notifications (a subscriber is never woken), a short poll. */
-export const layerPolled = (poll: Duration.Duration = UNNOTIFIED_POLL) =>
-  Layer.succeed(SessionChanges, SessionChanges.of({ notified: false, poll, subscribe: () => Effect.succeed(Effect.never) }))
+export const layerPolled = (poll: Option.Option<Duration.Duration>) =>
+  Layer.succeed(
+    SessionChanges,
+    SessionChanges.of({ poll: Option.getOrElse(poll, () => UNNOTIFIED_POLL), subscribe: () => Effect.succeed(Effect.never) })
+  )
