@@ -169,6 +169,8 @@ export const AppConfigSchema = Config.all({
     poolSize: positiveInt("DATABASE_POOL_SIZE", 10),
     /** How long a pooled connection may sit idle before the pool closes it (0: never); unset, the adapter's default. */
     idleTimeout: Config.duration("DATABASE_IDLE_TIMEOUT").pipe(Config.option),
+    /** How often an open event stream reads its session when no change is notified; unset, the adapter's default. */
+    changesPoll: Config.duration("SESSION_EVENTS_POLL").pipe(Config.option),
     resetOnChainChange: Config.boolean("RESET_ON_CHAIN_CHANGE").pipe(Config.withDefault(false))
   }),
   chain: Config.all({

@@ -1,8 +1,11 @@
 import { HttpClient } from "@effect/platform"
+import { SqlClient } from "@effect/sql"
 import { describe, expect, it } from "@effect/vitest"
-import { Duration, Effect, Fiber, Option, Queue, Stream } from "effect"
+import { Duration, Effect, Fiber, Layer, Option, Queue, Stream } from "effect"
+import { randomBytes } from "node:crypto"
 import { TestApp } from "./support/app.js"
 import { TimeTravel } from "./support/clock.js"
+import { scratchDatabase } from "./support/database.js"
 import { getJson, postJson } from "./support/http.js"
 import { fundedViewer } from "./support/users.js"
 
@@ -123,6 +126,62 @@ describe("GET /api/session/:sessionId/events", () => {
         const sessionId = String(isRecord(started.body) && isRecord(started.body["data"]) ? started.body["data"]["sessionId"] : "")
         expect((yield* getJson(`/api/session/${sessionId}/events?userAddress=${other}`)).status).toBe(403)
         expect((yield* getJson(`/api/session/session_lx7g2h_a1b2c3d4/events?userAddress=${user}`)).status).toBe(404)
+      }))
+  })
+})
+
+/**
+ * On PostgreSQL the stream wakes on the database's notification of a change (migration 0011,
+ * src/db/SessionChanges.ts), not on its poll: with the poll set to ten minutes, the pause and the stop
+ * still reach the stream (each wait for an event is bounded at 30 s).
+ */
+describe("GET /api/session/:sessionId/events on PostgreSQL", () => {
+  // fresh: not the first describe's chain (it.layer shares what two layers of one file have in common)
+  const app = Layer.unwrapScoped(
+    Effect.map(scratchDatabase(`payg_events_${randomBytes(4).toString("hex")}`), (url) => TestApp({ DATABASE_URL: url, SESSION_EVENTS_POLL: "10 minutes" }))
+  )
+  it.layer(Layer.fresh(app), { timeout: 120_000 })((it) => {
+    it.scoped("a status change reaches the stream when it is committed, without waiting for the poll", () =>
+      Effect.gen(function* () {
+        const user = yield* fundedViewer()
+        const started = yield* postJson("/api/session/start", { userAddress: user, contentId: "intro-to-defi" })
+        const sessionId = String(isRecord(started.body) && isRecord(started.body["data"]) ? started.body["data"]["sessionId"] : "")
+        expect(started.status, JSON.stringify(started.body)).toBe(201)
+        const ref = { sessionId, userAddress: user }
+        const stream = yield* follow(`/api/session/${sessionId}/events?userAddress=${user}`)
+        expect(stream.response.status).toBe(200)
+        expect(Option.getOrThrow(yield* stream.next)).toMatchObject({ event: "status", data: { status: "ACTIVE" } })
+
+        expect((yield* postJson("/api/session/pause", ref)).status).toBe(200)
+        yield* until(stream.next, (e) => e.event === "status" && e.data["status"] === "PAUSED")
+        expect((yield* postJson("/api/session/resume", ref)).status).toBe(200)
+        yield* until(stream.next, (e) => e.event === "status" && e.data["status"] === "ACTIVE")
+        // the running cost comes from the clock, the row read at the change
+        yield* until(stream.next, (e) => e.event === "cost")
+
+        expect((yield* postJson("/api/session/stop", ref)).status).toBe(200)
+        const terminal = yield* until(stream.next, (e) => e.event === "status" && e.data["status"] === "COMPLETED")
+        expect(terminal[terminal.length - 1]?.data["payment"]).toMatchObject({ txHash: expect.stringMatching(/^0x[0-9a-f]{64}$/) })
+        expect(yield* stream.next).toEqual(Option.none())
+      }))
+
+    it.scoped("the listening connection dropped: the listener connects again and the change made meanwhile still reaches the stream", () =>
+      Effect.gen(function* () {
+        const user = yield* fundedViewer()
+        const started = yield* postJson("/api/session/start", { userAddress: user, contentId: "intro-to-defi" })
+        expect(started.status, JSON.stringify(started.body)).toBe(201)
+        const sessionId = String(isRecord(started.body) && isRecord(started.body["data"]) ? started.body["data"]["sessionId"] : "")
+        const stream = yield* follow(`/api/session/${sessionId}/events?userAddress=${user}`)
+        expect(Option.getOrThrow(yield* stream.next)).toMatchObject({ event: "status", data: { status: "ACTIVE" } })
+
+        const sql = yield* SqlClient.SqlClient
+        const ended = yield* sql<{ readonly ended: boolean }>`
+          SELECT pg_terminate_backend(pid) AS ended FROM pg_stat_activity
+          WHERE datname = current_database() AND query = 'LISTEN payg_session_changed'`
+        expect(ended.map((r) => r.ended)).toEqual([true])
+        // changed, most likely, before the listener is back: no notification is delivered for it, the reconnect reads it
+        expect((yield* postJson("/api/session/pause", { sessionId, userAddress: user })).status).toBe(200)
+        yield* until(stream.next, (e) => e.event === "status" && e.data["status"] === "PAUSED")
       }))
   })
 })

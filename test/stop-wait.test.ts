@@ -13,7 +13,9 @@ describe("the stop's wait", () => {
     expect(preferredWait(undefined)).toEqual(Option.none())
   })
 
-  it("waits for a chain that confirms within a second, not for a slower one, and STOP_WAIT overrides both", () => {
+  it("waits for a chain that confirms within a second, not at all for a slower one, and STOP_WAIT overrides both", () => {
+    // on a slower chain the stop answers 202 as soon as its own transaction is committed
+    expect(Duration.toMillis(QUICK)).toBe(0)
     expect(defaultWait(Option.none(), { minesOnSend: true, confirmations: 1, blockInterval: Option.none() })).toEqual(PATIENT)
     // a development node: its blocks come when transactions do, so the pace observed is only its idleness
     expect(defaultWait(Option.none(), { minesOnSend: true, confirmations: 1, blockInterval: Option.some(5_000) })).toEqual(PATIENT)
@@ -30,6 +32,7 @@ describe("the stop's wait", () => {
     expect(stopWait(Option.some(60), QUICK, Duration.seconds(30))).toEqual(Duration.seconds(29))
     expect(stopWait(Option.some(0), PATIENT, Duration.seconds(30))).toEqual(Duration.zero)
     expect(stopWait(Option.none(), PATIENT, Duration.seconds(5))).toEqual(Duration.seconds(4))
-    expect(stopWait(Option.none(), QUICK, Duration.seconds(30))).toEqual(QUICK)
+    expect(stopWait(Option.none(), QUICK, Duration.seconds(30))).toEqual(Duration.zero)
+    expect(stopWait(Option.none(), PATIENT, Duration.seconds(30))).toEqual(PATIENT)
   })
 })

@@ -1,6 +1,7 @@
 import autocannon from "autocannon"
 import { Option, Schema } from "effect"
-import { Agent, request } from "node:http"
+import { Agent } from "node:http"
+import { call } from "./http.js"
 import { cpuMicros, machineCpu, mainThreadCpuMicros, postgresCpu, postgresCpuBetween, sampleRss } from "./proc.js"
 import type { LifecycleRun, ReadRun, StepCost } from "./results.js"
 import { latencyOf, round } from "./stats.js"
@@ -114,36 +115,6 @@ export const readRun = async (pid: number, url: string, connections: number, war
 }
 
 // ---- the lifecycle driver ----
-
-interface HttpReply {
-  readonly status: number
-  readonly body: string
-  readonly ms: number
-}
-
-const call = (agent: Agent, base: URL, method: string, path: string, payload: unknown): Promise<HttpReply> =>
-  new Promise((resolve, reject) => {
-    const body = payload === undefined ? undefined : JSON.stringify(payload)
-    const t0 = performance.now()
-    const req = request(
-      {
-        agent,
-        host: base.hostname,
-        port: base.port,
-        method,
-        path,
-        headers: body === undefined ? {} : { "content-type": "application/json", "content-length": Buffer.byteLength(body) }
-      },
-      (res) => {
-        const chunks: Array<Buffer> = []
-        res.on("data", (c: Buffer) => chunks.push(c))
-        res.on("end", () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString("utf8"), ms: performance.now() - t0 }))
-        res.on("error", reject)
-      }
-    )
-    req.on("error", reject)
-    req.end(body)
-  })
 
 const Started = Schema.parseJson(Schema.Struct({ data: Schema.Struct({ sessionId: Schema.String }) }))
 const Stopped = Schema.parseJson(

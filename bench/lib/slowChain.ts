@@ -1,10 +1,11 @@
 import { Effect, Exit, Option, Schema, Scope } from "effect"
 import { execFileSync } from "node:child_process"
 import { existsSync, readFileSync, writeFileSync } from "node:fs"
-import { Agent, request } from "node:http"
+import { Agent } from "node:http"
 import { join } from "node:path"
 import { rpcProxy } from "../../test/support/rpcProxy.js"
 import { type Server, startHardhatNode } from "./children.js"
+import { call, follow, type HttpReply } from "./http.js"
 import { readRun } from "./load.js"
 import type { ReadRun } from "./results.js"
 import { type Latency, latencyOf, round } from "./stats.js"
@@ -15,7 +16,9 @@ import { type Latency, latencyOf, round } from "./stats.js"
  * request (test/support/rpcProxy.ts), beside the same load on the instant profile (the in-process
  * chain, which mines each transaction as it is sent), in the same run. Both servers keep the wall clock
  * (BENCH_REAL_CLOCK): each virtual user starts a session, watches WATCH_MS, stops, and starts again.
- * Every stop answered 202 `settling` is followed by GET /api/session/:id every POLL_MS until COMPLETED.
+ * Every stop answered 202 `settling` is followed, as the watch page does, through the session's event
+ * stream (GET /api/session/:id/events) until its COMPLETED status event, which is when the payment
+ * counts as confirmed for the viewer.
  */
 
 export const BLOCK_MS = 2_000
@@ -23,7 +26,8 @@ export const CONFIRMATIONS = 2
 export const LATENCY_MS = 60
 const USERS = 64
 const WATCH_MS = 1_100
-const POLL_MS = 200
+/** How long the payments still in flight at the end of the write path are followed. */
+const TAIL_MS = 30_000
 /** How long the write path runs per profile; lifecycles take WATCH_MS plus the two answers. */
 const WRITE_SECONDS = Number(process.env.BENCH_SLOW_SECONDS ?? "30")
 const READ_SECONDS = 3
@@ -46,16 +50,20 @@ interface Payment {
   readonly batchSize: number
 }
 
+const PaymentSchema = Schema.Struct({ txHash: Schema.String, blockNumber: Schema.Number, gasUsed: Schema.String, batchSize: Schema.Number })
 const Reply = Schema.parseJson(
   Schema.Struct({
     data: Schema.Struct({
       sessionId: Schema.optional(Schema.String),
       status: Schema.optional(Schema.String),
-      payment: Schema.optional(Schema.NullOr(Schema.Struct({ txHash: Schema.String, blockNumber: Schema.Number, gasUsed: Schema.String, batchSize: Schema.Number })))
+      payment: Schema.optional(Schema.NullOr(PaymentSchema))
     })
   })
 )
 const decodeReply = Schema.decodeUnknownOption(Reply)
+/** The data of the event stream's `status` event. */
+const StatusEvent = Schema.parseJson(Schema.Struct({ status: Schema.String, payment: Schema.NullOr(PaymentSchema) }))
+const decodeStatus = Schema.decodeUnknownOption(StatusEvent)
 
 interface Answer {
   readonly status: number
@@ -65,34 +73,10 @@ interface Answer {
   readonly payment: Payment | undefined
 }
 
-const call = (agent: Agent, base: URL, method: string, path: string, payload?: unknown): Promise<Answer> =>
-  new Promise((resolve) => {
-    const body = payload === undefined ? undefined : JSON.stringify(payload)
-    const t0 = performance.now()
-    const req = request(
-      {
-        agent,
-        host: base.hostname,
-        port: base.port,
-        method,
-        path,
-        headers: body === undefined ? {} : { "content-type": "application/json", "content-length": Buffer.byteLength(body) }
-      },
-      (res) => {
-        const chunks: Array<Buffer> = []
-        res.on("data", (c: Buffer) => chunks.push(c))
-        res.on("end", () => {
-          const ms = performance.now() - t0
-          const data = Option.map(decodeReply(Buffer.concat(chunks).toString("utf8")), (r) => r.data)
-          const d = Option.getOrUndefined(data)
-          resolve({ status: res.statusCode ?? 0, ms, sessionId: d?.sessionId, sessionStatus: d?.status, payment: d?.payment ?? undefined })
-        })
-      }
-    )
-    // a connection error counts as a status 0 answer (neither 2xx nor 5xx)
-    req.on("error", () => resolve({ status: 0, ms: performance.now() - t0, sessionId: undefined, sessionStatus: undefined, payment: undefined }))
-    req.end(body)
-  })
+const answer = (r: HttpReply): Answer => {
+  const d = Option.getOrUndefined(Option.map(decodeReply(r.body), (reply) => reply.data))
+  return { status: r.status, ms: r.ms, sessionId: d?.sessionId, sessionStatus: d?.status, payment: d?.payment ?? undefined }
+}
 
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
@@ -102,10 +86,10 @@ export interface WriteFigures {
   readonly stop: Latency
   /** Stop answers by HTTP status. */
   readonly stopStatuses: Record<string, number>
-  /** Answers with a 5xx status, of every request the driver made (polls included). */
+  /** Answers with a 5xx status, of every request the driver made (event streams included). */
   readonly serverErrors: number
   readonly otherFailures: number
-  /** From sending the stop to seeing the session COMPLETED (the stop's own 200, or a poll). */
+  /** From sending the stop to seeing the session COMPLETED (the stop's own 200, or the event stream's status event). */
   readonly toConfirmed: Latency
   /** Stops whose session was not COMPLETED by the end of the wait. */
   readonly unconfirmed: number
@@ -113,28 +97,55 @@ export interface WriteFigures {
   readonly lastSession: { readonly id: string; readonly user: string } | undefined
 }
 
-/** USERS virtual users, each on its own viewer: start, watch WATCH_MS, stop, again, for `seconds`; then waits for every payment. */
+/**
+ * USERS virtual users, each on its own viewer: start, watch WATCH_MS, stop, again, for `seconds`. A stop
+ * answered 202 is followed on the session's event stream meanwhile (the user goes on to its next
+ * session); the streams still open at the end are given TAIL_MS.
+ */
 const writePath = async (base: string, viewers: ReadonlyArray<string>, seconds: number): Promise<WriteFigures> => {
   const url = new URL(base)
-  const agent = new Agent({ keepAlive: true, maxSockets: USERS * 2 })
+  const agent = new Agent({ keepAlive: true, maxSockets: USERS })
+  // one connection per open stream
+  const streams = new Agent({ keepAlive: false })
   const starts: Array<number> = []
   const stops: Array<number> = []
   const confirmed: Array<number> = []
   const stopStatuses: Record<string, number> = {}
   const payments = new Map<string, Payment>()
-  const waiting = new Map<string, { readonly user: string; readonly sentAt: number }>()
+  const waiting = new Set<string>()
+  const following: Array<Promise<void>> = []
   let serverErrors = 0
   let otherFailures = 0
   let lastSession: { id: string; user: string } | undefined
-  const note = (a: Answer) => {
-    if (a.status >= 500) serverErrors += 1
-    else if (a.status < 200 || a.status >= 300) otherFailures += 1
+  const note = (status: number) => {
+    if (status >= 500) serverErrors += 1
+    else if (status < 200 || status >= 300) otherFailures += 1
+  }
+  /** Follows the session's event stream until its payment is confirmed (or the session ends otherwise). */
+  const confirm = async (id: string, viewer: string, sentAt: number) => {
+    waiting.add(id)
+    const status = await follow(streams, url, `/api/session/${id}/events?userAddress=${viewer}`, (e) => {
+      if (e.event !== "status") return false
+      const s = Option.getOrUndefined(decodeStatus(e.data))
+      if (s === undefined) return false
+      if (s.status === "COMPLETED" && s.payment !== null) {
+        confirmed.push(performance.now() - sentAt)
+        payments.set(id, s.payment)
+        waiting.delete(id)
+        return true
+      }
+      if (s.status !== "SETTLING") waiting.delete(id)
+      return s.status !== "SETTLING"
+    })
+    // a stream cut at the end of the tail is not an answer of the server's
+    if (waiting.has(id) && status === 0) return
+    note(status)
   }
   const deadline = performance.now() + seconds * 1000
   const user = async (viewer: string) => {
     while (performance.now() < deadline) {
-      const started = await call(agent, url, "POST", "/api/session/start", { userAddress: viewer, contentId: WRITE_CONTENT })
-      note(started)
+      const started = answer(await call(agent, url, "POST", "/api/session/start", { userAddress: viewer, contentId: WRITE_CONTENT }))
+      note(started.status)
       if (started.status !== 201 || started.sessionId === undefined) {
         await pause(200)
         continue
@@ -143,37 +154,21 @@ const writePath = async (base: string, viewers: ReadonlyArray<string>, seconds: 
       const id = started.sessionId
       await pause(WATCH_MS)
       const sentAt = performance.now()
-      const stopped = await call(agent, url, "POST", "/api/session/stop", { sessionId: id, userAddress: viewer })
-      note(stopped)
+      const stopped = answer(await call(agent, url, "POST", "/api/session/stop", { sessionId: id, userAddress: viewer }))
+      note(stopped.status)
       stops.push(stopped.ms)
       stopStatuses[String(stopped.status)] = (stopStatuses[String(stopped.status)] ?? 0) + 1
       if (stopped.sessionStatus === "completed" && stopped.payment !== undefined) {
         confirmed.push(stopped.ms)
         payments.set(id, stopped.payment)
-      } else if (stopped.status === 202) waiting.set(id, { user: viewer, sentAt })
+      } else if (stopped.status === 202) following.push(confirm(id, viewer, sentAt))
       lastSession = { id, user: viewer }
     }
   }
-  let polling = true
-  const poller = async () => {
-    while (polling || waiting.size > 0) {
-      for (const [id, w] of [...waiting]) {
-        const a = await call(agent, url, "GET", `/api/session/${id}?userAddress=${w.user}`)
-        note(a)
-        if (a.sessionStatus === "COMPLETED" && a.payment !== undefined) {
-          confirmed.push(performance.now() - w.sentAt)
-          payments.set(id, a.payment)
-          waiting.delete(id)
-        } else if (a.sessionStatus !== undefined && a.sessionStatus !== "SETTLING" && a.sessionStatus !== "ACTIVE") waiting.delete(id)
-      }
-      if (!polling && performance.now() > deadline + 30_000) break
-      await pause(POLL_MS)
-    }
-  }
-  const polled = poller()
   await Promise.all(viewers.slice(0, USERS).map(user))
-  polling = false
-  await polled
+  await Promise.race([Promise.all(following), pause(TAIL_MS)])
+  streams.destroy()
+  await Promise.all(following)
   agent.destroy()
   return {
     lifecycles: stops.length,
@@ -332,11 +327,13 @@ const renderSection = (profiles: readonly [ProfileFigures, ProfileFigures], load
   const b = slow.blocks
   const targetConfirm = BLOCK_MS * (CONFIRMATIONS + 1)
   const row = (cells: ReadonlyArray<string>) => `| ${cells.join(" | ")} |`
+  const rpcTotal = rpcCalls.reduce((sum, [, n]) => sum + n, 0)
+  const perLifecycle = (n: number) => String(round(n / Math.max(1, w.lifecycles), 2))
   const read = (r: ReadRun | undefined) => (r === undefined ? "-" : `${r.rps} req/s, p50 ${ms(r.latency.p50)}, p99 ${ms(r.latency.p99)}${r.non2xx + r.errors > 0 ? ` (${r.non2xx} non-2xx)` : ""}`)
   const lines = [
     HEADING,
     "",
-    `\`npm run bench -- --chain=slow\`, ${new Date().toISOString()}: a \`hardhat node\` mining a block every ${BLOCK_MS / 1000} s, CONFIRMATIONS=${CONFIRMATIONS}, ${LATENCY_MS} ms added to every JSON-RPC request by a proxy in the bench's process; beside it, in the same run, the instant profile (the in-process chain). ${USERS} users, each its own funded viewer (${slow.viewers} on the slow chain, funded in ${round(slow.fundMs / 1000, 1)} s while the node still automined): start, ${WATCH_MS} ms of watching, stop, again, for ${WRITE_SECONDS} s; a stop answered 202 is followed by GET /api/session/:id every ${POLL_MS} ms until COMPLETED (so the time to confirmed is late by up to that). Then the read path at 16 connections, ${READ_SECONDS} s per route.`,
+    `\`npm run bench -- --chain=slow\`, ${new Date().toISOString()}: a \`hardhat node\` mining a block every ${BLOCK_MS / 1000} s, CONFIRMATIONS=${CONFIRMATIONS}, ${LATENCY_MS} ms added to every JSON-RPC request by a proxy in the bench's process; beside it, in the same run, the instant profile (the in-process chain). ${USERS} users, each its own funded viewer (${slow.viewers} on the slow chain, funded in ${round(slow.fundMs / 1000, 1)} s while the node still automined): start, ${WATCH_MS} ms of watching, stop, again, for ${WRITE_SECONDS} s; a stop answered 202 is followed on the session's event stream (GET /api/session/:id/events, as the watch page does) until its COMPLETED status event, the time to confirmed. Then the read path at 16 connections, ${READ_SECONDS} s per route.`,
     "",
     `Load: \`${loadBefore}\` at the start, \`${loadAfter}\` at the end.`,
     "",
@@ -352,12 +349,12 @@ const renderSection = (profiles: readonly [ProfileFigures, ProfileFigures], load
       "within 2 ms of the instant chain's",
       verdict(Math.abs(w.start.p50 - instant.write.start.p50) <= 2 && Math.abs(w.start.p99 - instant.write.start.p99) <= 2)
     ]),
-    row(["5xx answers (all requests, polls included)", String(instant.write.serverErrors), String(w.serverErrors), "0", verdict(w.serverErrors === 0 && instant.write.serverErrors === 0)]),
+    row(["5xx answers (all requests, event streams included)", String(instant.write.serverErrors), String(w.serverErrors), "0", verdict(w.serverErrors === 0 && instant.write.serverErrors === 0)]),
     row(["other non-2xx answers or connection errors", String(instant.write.otherFailures), String(w.otherFailures), "", ""]),
     row([
       "stop to confirmed payment p50 / p99 (max)",
       `${ms(instant.write.toConfirmed.p50)} / ${ms(instant.write.toConfirmed.p99)}`,
-      `${ms(w.toConfirmed.p50)} / ${ms(w.toConfirmed.p99)} (${ms(w.toConfirmed.max)}); ${w.unconfirmed} not confirmed 30 s after the run`,
+      `${ms(w.toConfirmed.p50)} / ${ms(w.toConfirmed.p99)} (${ms(w.toConfirmed.max)}); ${w.unconfirmed} not confirmed ${TAIL_MS / 1000} s after the run`,
       `<= block time x (confirmations + 1) = ${targetConfirm / 1000} s`,
       verdict(w.toConfirmed.p99 <= targetConfirm && w.unconfirmed === 0)
     ]),
@@ -373,7 +370,7 @@ const renderSection = (profiles: readonly [ProfileFigures, ProfileFigures], load
     row(["GET /api/session/:id, 16 connections", read(instant.reads.session), read(slow.reads.session), "", ""]),
     row(["GET /api/content, 16 connections", read(instant.reads.content), read(slow.reads.content), "", ""]),
     "",
-    `JSON-RPC requests the slow profile's server sent through the proxy, by method: ${rpcCalls.map(([m, n]) => `${m} ${n}`).join(", ")}.`,
+    `JSON-RPC requests the slow profile's server sent through the proxy: ${rpcTotal} in all, ${perLifecycle(rpcTotal)} per lifecycle; by method (per lifecycle): ${rpcCalls.map(([m, n]) => `${m} ${n} (${perLifecycle(n)})`).join(", ")}.`,
     ""
   ]
   return lines.join("\n")

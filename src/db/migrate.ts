@@ -9,6 +9,7 @@ import migration0008 from "./migrations/0008_webhooks_creators.js"
 import migration0010 from "./migrations/0010_content_listings.js"
 import migration0009 from "./migrations/0009_heartbeats.js"
 import migration0006 from "./migrations/0006_operator_transactions.js"
+import migration0011 from "./migrations/0011_session_notifications.js"
 
 /** Static imports (not the file system): PgMigrator.fromFileSystem cannot load .ts under vitest. */
 const migrations = {
@@ -20,7 +21,8 @@ const migrations = {
   "0006_operator_transactions": migration0006,
   "0008_webhooks_creators": migration0008,
   "0009_heartbeats": migration0009,
-  "0010_content_listings": migration0010
+  "0010_content_listings": migration0010,
+  "0011_session_notifications": migration0011
 }
 
 export const runMigrations = Migrator.make({})({

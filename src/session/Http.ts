@@ -4,6 +4,7 @@ import { PaygApi } from "../Api.js"
 import { Caller } from "../auth/Caller.js"
 import { ChainView } from "../chain/ChainView.js"
 import { AppConfig } from "../config.js"
+import { SessionChanges } from "../db/SessionChanges.js"
 import { ok } from "../http/envelope.js"
 import { BadRequest } from "../http/errors.js"
 import { httpErrors } from "../http/mapErrors.js"
@@ -19,6 +20,7 @@ export const SessionHttp = HttpApiBuilder.group(PaygApi, "session", (handlers) =
     const sessions = yield* Sessions
     const view = yield* ChainView
     const config = yield* AppConfig
+    const changes = yield* SessionChanges
     const now = Clock.currentTimeMillis
     const inProcess = (yield* Chain).binding.kind === "in-process"
     const chainId = (yield* Chain).binding.chainId
@@ -118,7 +120,8 @@ export const SessionHttp = HttpApiBuilder.group(PaygApi, "session", (handlers) =
         Effect.gen(function* () {
           const user = yield* (yield* Caller).actingFor(urlParams.userAddress)
           const s = yield* sessions.get(path.sessionId, { _tag: "User", address: user })
-          return HttpServerResponse.stream(sessionEvents(s, sessions.get(path.sessionId, { _tag: "User", address: user })), {
+          const read = sessions.get(path.sessionId, { _tag: "User", address: user })
+          return HttpServerResponse.stream(sessionEvents(s, read, changes.subscribe(path.sessionId), changes.poll), {
             contentType: "text/event-stream",
             // no-transform: a proxy must neither buffer nor compress the stream
             headers: { "cache-control": "no-cache, no-transform", "x-accel-buffering": "no" }

@@ -298,13 +298,13 @@ export const SessionsLive = Layer.scoped(
     /**
      * The session once it is over, or as it stands when `wait` runs out: its row is read every
      * WAIT_POLL, and at once when the settlement's fiber here is done. A settlement that fiber left
-     * unsent (the chain unreachable) has nothing to wait for: it answers then.
+     * unsent (the chain unreachable) has nothing to wait for: it answers then. With no wait the row
+     * is read once. (A read the bound interrupts ends first: the database client never cancels a statement.)
      */
     const awaitOutcome = (id: string, fiber: Fiber.RuntimeFiber<undefined, DatabaseUnavailable>, wait: Duration.Duration) =>
       Effect.gen(function* () {
-        // a read is never interrupted by the bound: an interrupted query is cancelled by pg's out-of-band cancel
-        // request, which can land on the pooled connection's next statement (another request's transaction)
-        const read = Effect.uninterruptible(Effect.flatMap(repo.find(id), (rec) => owned(rec, id, { _tag: "System" })))
+        const read = Effect.flatMap(repo.find(id), (rec) => owned(rec, id, { _tag: "System" }))
+        if (Duration.isZero(wait)) return yield* read
         const done = Effect.map(Fiber.poll(fiber), Option.isSome)
         const check = Effect.flatMap(read, (rec) =>
           Effect.map(done, (finished) => {

@@ -6,14 +6,15 @@ import { Duration, Option } from "effect"
  * The client's `Prefer: wait=N` (RFC 7240: seconds) asks for a bound; without it the bound is
  * STOP_WAIT, or else follows the chain's pace: a chain that confirms within a second (a development
  * chain with one confirmation, a node mining a block every few hundred milliseconds) is waited for up to PATIENT, so the answer is
- * the finished payment as on the seed; a slower chain (Sepolia: 12 s blocks, 3 confirmations) only
- * QUICK, so the answer is 202 `settling` at once. Every bound is capped below the request timeout.
+ * the finished payment as on the seed; a slower chain (Sepolia: 12 s blocks, 3 confirmations) not
+ * at all (QUICK), so the answer is 202 `settling` as soon as the stop's own transaction is committed.
+ * Every bound is capped below the request timeout.
  */
 
 /** The wait on a chain that confirms within a second. */
 export const PATIENT = Duration.seconds(10)
-/** The wait on a slower chain: time for a batch already in flight to be recorded, not for a block. */
-export const QUICK = Duration.millis(100)
+/** The wait on a slower chain: none (no stop waits for a block; the payment is followed on GET or the event stream). */
+export const QUICK = Duration.zero
 /** Left between the longest wait and REQUEST_TIMEOUT, so that the stop answers itself rather than the 503. */
 const MARGIN = Duration.seconds(1)
 
