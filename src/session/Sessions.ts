@@ -264,12 +264,11 @@ export const SessionsLive = Layer.scoped(
           if (debt > 0n) return yield* new DebtOutstanding({ debt })
           const open = yield* repo.listOpen(user)
           if (open.some((s) => s.contentId === contentId)) return yield* new SessionAlreadyOpen({ contentId })
-          const [reserved, balances, allowance] = yield* Effect.all(
-            [repo.reservedFor(user), view.balancesOf(user), view.spendAllowance(user)],
-            { concurrency: "unbounded" }
-          )
-          const held = balances.yieldBalance + balances.principal
-          const usable = allowance < held ? allowance : held
+          // the funds as of a block, less what the database knows was spent or reserved that they do not show yet
+          const { block, funds } = yield* view.fundsOf(user)
+          const reserved = yield* repo.reservedFor(user, Option.some(block))
+          const held = funds.balances.yieldBalance + funds.balances.principal
+          const usable = funds.allowance < held ? funds.allowance : held
           const spendable = usable > reserved ? usable - reserved : 0n
           const required = Session.estimatedCost(content.fullPrice)
           if (spendable < required) return yield* new InsufficientBalance({ required, spendable })
@@ -380,7 +379,8 @@ export const SessionsLive = Layer.scoped(
       yield* Metric.increment(sessionsStopped)
       if (Option.isNone(stopped.outbox)) return yield* owned(yield* repo.find(stopped.id), id, { _tag: "System" })
       const record = stopped.outbox.value
-      const fiber = yield* FiberSet.run(settling, outbox.finish(record).pipe(Effect.as(undefined), Effect.ensuring(view.refresh(record.userAddress))))
+      // the settlement's block names the viewer: the view reads their funds again then, by itself
+      const fiber = yield* FiberSet.run(settling, outbox.finish(record).pipe(Effect.as(undefined)))
       if (Option.isNone(wait)) yield* Fiber.join(fiber)
       return yield* Option.match(wait, {
         onNone: () => Effect.flatMap(repo.find(stopped.id), (rec) => owned(rec, id, { _tag: "System" })),
