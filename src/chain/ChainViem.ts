@@ -410,6 +410,12 @@ const settlementTopics: ReadonlySet<Hex> = new Set([
   toEventSelector(getAbiItem({ abi: streamingWalletAbi, name: "SessionSettled" })),
   toEventSelector(getAbiItem({ abi: streamingWalletAbi, name: "SettlementRejected" }))
 ])
+/** The wallet's events that change a listing (the content key is their first indexed field). */
+const listingTopics: ReadonlySet<Hex> = new Set([
+  toEventSelector(getAbiItem({ abi: streamingWalletAbi, name: "ContentListed" })),
+  toEventSelector(getAbiItem({ abi: streamingWalletAbi, name: "ContentUpdated" })),
+  toEventSelector(getAbiItem({ abi: streamingWalletAbi, name: "ContentDelisted" }))
+])
 
 const isBigintPair = (x: unknown): x is readonly [bigint, bigint] =>
   Array.isArray(x) && x.length === 2 && x.every((v: unknown) => typeof v === "bigint")
@@ -429,9 +435,10 @@ const fundsOf = (n: number, answers: ReadonlyArray<unknown>): Effect.Effect<Read
 }
 
 /**
- * The addresses and 32-byte keys the logs' indexed fields name (topic 0, the event's signature, left
- * out), the addresses split by what named them: the operator's settlement transactions (those holding
- * a `settlementTopics` event of `wallet`) or anything else.
+ * The addresses the logs' indexed fields name (topic 0, the event's signature, left out), split by
+ * what named them: the operator's settlement transactions (those holding a `settlementTopics` event of
+ * `wallet`) or anything else; and the content keys of `wallet`'s listing events (a settlement names
+ * its content too, but changes no listing).
  */
 export const activityOf = (
   logs: ReadonlyArray<{ readonly address: Hex; readonly topics: ReadonlyArray<Hex | null>; readonly transactionHash: Hex | null }>,
@@ -447,12 +454,14 @@ export const activityOf = (
   const contentKeys = new Set<Hex>()
   for (const log of logs) {
     const bySettlement = log.transactionHash !== null && settlementTxs.has(log.transactionHash)
+    const [signature, key] = log.topics
+    if (key !== undefined && key !== null && signature !== undefined && signature !== null && log.address.toLowerCase() === wallet && listingTopics.has(signature)) {
+      contentKeys.add(`0x${key.slice(2).toLowerCase()}`)
+    }
     for (const topic of log.topics.slice(1)) {
       if (topic === null) continue
-      const lower: Hex = `0x${topic.slice(2).toLowerCase()}`
-      const address = addressTopic.exec(lower)?.[1]
+      const address = addressTopic.exec(topic.toLowerCase())?.[1]
       if (address !== undefined) (bySettlement ? settled : users).add(toAddress(`0x${address}`))
-      else contentKeys.add(lower)
     }
   }
   return { users: [...users], settled: [...settled].filter((a) => !users.has(a)), contentKeys: [...contentKeys] }

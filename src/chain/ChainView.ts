@@ -125,6 +125,8 @@ export const ChainViewLive = Layer.scoped(
     const floors = { byUser: new Map<Address, bigint>(), all: 0n, generation: 0 }
     /** Funds reads under way, per viewer: a read that finds no entry waits for one (None: it failed). */
     const inflight = new Map<Address, Deferred.Deferred<Option.Option<FundsSeen>>>()
+    /** Viewers whose entry was kept but whose re-read failed: read again with the next block. */
+    const unread = new Set<Address>()
     /** The last block whose events were applied. */
     const processed = yield* Ref.make(Option.none<bigint>())
     /** When the view was last caught up with the head (None after a failed catch-up). */
@@ -140,6 +142,7 @@ export const ChainViewLive = Layer.scoped(
       floors.byUser.clear()
       funds.clear()
       inflight.clear()
+      unread.clear()
       listings.clear()
     }
 
@@ -198,16 +201,22 @@ export const ChainViewLive = Layer.scoped(
       )
 
     /**
-     * A block's events: listings they name are forgotten; viewers' funds held here and named are read
-     * again at `block`, in one request (by the poller, not by the next request), those named by
-     * anything but a settlement dropped meanwhile. A failed re-read leaves a settled viewer's entry in
-     * use (still exact with the database's reservations) and a dropped one to the next read.
+     * A block's events: listings they name are forgotten; viewers' funds held here and named (or left
+     * unread by the last failure) are read again at `block`, in one request (by the poller, not by the
+     * next request), those named by anything but a settlement dropped meanwhile. A failed re-read
+     * leaves a settled viewer's entry in use (still exact with the database's reservations) until the
+     * next block's, and a dropped one to the next read.
      */
     const apply = (activity: ChainActivity, block: bigint) =>
       Effect.suspend(() => {
         for (const key of activity.contentKeys) listings.touch(key)
-        const reread = [...activity.users, ...activity.settled].filter((user) => funds.has(user))
-        return readAt(reread, block, true, activity.users).pipe(Effect.ignore)
+        const reread = [...new Set([...activity.users, ...activity.settled, ...unread])].filter((user) => funds.has(user))
+        return readAt(reread, block, true, activity.users).pipe(
+          Effect.match({
+            onFailure: () => reread.filter((user) => funds.has(user)).forEach((user) => unread.add(user)),
+            onSuccess: () => reread.forEach((user) => unread.delete(user))
+          })
+        )
       })
 
     const observe = (head: bigint, at: number) =>
