@@ -74,7 +74,7 @@ const SAMPLES = 8
 /** Viewers' drop marks kept before they are forgotten at once (reads begun before that are then not kept). */
 const MAX_FLOORS = 10_000
 
-/** A cache of one kind of figure, with a version per key so that a read racing an event never wins. */
+/** A cache of one kind of figure (listings), with a version per key so that a read racing an event never wins. */
 const makeCache = <K, A>() => {
   const entries = new Map<K, Entry<A>>()
   const versions = new Map<K, number>()
@@ -86,7 +86,7 @@ const makeCache = <K, A>() => {
     },
     touch: (key: K) => {
       versions.set(key, (versions.get(key) ?? 0) + 1)
-      return entries.delete(key)
+      entries.delete(key)
     },
     clear: () => {
       for (const key of entries.keys()) versions.set(key, (versions.get(key) ?? 0) + 1)
