@@ -214,9 +214,10 @@ export class Chain extends Context.Tag("payg/Chain")<
 >() {}
 
 /**
- * What a range of blocks changed, as far as the backend's reads go: the addresses and the 32-byte
- * values (content keys) named by the indexed fields of the vault's and wallet's events. A superset:
- * an address that is a creator or a payer is named too, which costs one re-read, never a stale answer.
+ * What a range of blocks changed, as far as the backend's reads go: the addresses named by the
+ * indexed fields of the vault's and wallet's events, and the content keys of the wallet's listing
+ * events. A superset: an address that is a creator or a spender is named too, which costs one re-read,
+ * never a stale answer.
  */
 export interface ChainActivity {
   /** Addresses an event other than an operator's settlement named (a deposit, withdrawal, yield, approval, a viewer's own payment). */
@@ -226,6 +227,7 @@ export interface ChainActivity {
    * SettlementRejected): their funds changed by settlements alone, which the database records.
    */
   readonly settled: ReadonlyArray<Address>
+  /** Contents listed, updated or delisted. */
   readonly contentKeys: ReadonlyArray<`0x${string}`>
 }
 
