@@ -46,7 +46,7 @@ describe("repositories, one way to the database", () => {
           observed.push(yield* repo.saveClockIf(id, paused, now + 1_000, clock))
           observed.push(yield* repo.saveClockIf(id, paused, now + 1_000, clock))
           observed.push(Option.map(yield* repo.find(id), (s) => s.clock.status))
-          observed.push(yield* repo.reservedFor(user))
+          observed.push(yield* repo.reservedFor(user, Option.none()))
           yield* repo.insertSettlement({
             sessionId: id,
             settlementKey: inserted.settlementKey,

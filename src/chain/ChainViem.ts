@@ -17,6 +17,7 @@ import {
   getAbiItem,
   parseAbi,
   parseEventLogs,
+  toEventSelector,
   toFunctionSelector,
   TransactionNotFoundError,
   TransactionReceiptNotFoundError,
@@ -34,6 +35,7 @@ import {
   type ChainBinding,
   type ExpectedPayment,
   type Fees,
+  type Funds,
   type OperatorCall,
   type SentState,
   type Settlement,
@@ -351,6 +353,22 @@ export const makeChain = (clients: ChainClients) =>
         read("spendAllowance", () =>
           publicClient.readContract({ address: vault, abi: yieldVaultAbi, functionName: "spendAllowance", args: [user, wallet] })
         ),
+      fundsAt: (users, block) =>
+        users.length === 0
+          ? Effect.succeed([])
+          : read("fundsAt", () =>
+              publicClient.multicall({
+                contracts: users.flatMap((user) => [
+                  { address: vault, abi: yieldVaultAbi, functionName: "balancesOf", args: [user] },
+                  { address: vault, abi: yieldVaultAbi, functionName: "spendAllowance", args: [user, wallet] }
+                ]),
+                allowFailure: false,
+                // no Multicall3 on a development chain: its code goes with the call; batchSize 0 keeps it one request
+                deployless: true,
+                batchSize: 0,
+                ...Option.match(block, { onNone: () => ({ blockTag: "latest" }) as const, onSome: (blockNumber) => ({ blockNumber }) })
+              })
+            ).pipe(Effect.flatMap((answers) => fundsOf(users.length, answers))),
       contentListing: (contentId) =>
         read("contentOf", () =>
           publicClient.readContract({ address: wallet, abi: streamingWalletAbi, functionName: "contentOf", args: [contentKeyOf(contentId)] })
@@ -376,7 +394,7 @@ export const makeChain = (clients: ChainClients) =>
         read("earningsOf", () => publicClient.readContract({ address: wallet, abi: streamingWalletAbi, functionName: "earningsOf", args: [creator] })),
       ...listingWrites({ publicClient, contentManager: clients.contentManager, wallet, confirmations, timeout: clients.timeout, sendLock }),
       activityBetween: (fromBlock, toBlock) =>
-        read("getLogs", () => publicClient.getLogs({ address: [vault, wallet], fromBlock, toBlock })).pipe(Effect.map(activityOf))
+        read("getLogs", () => publicClient.getLogs({ address: [vault, wallet], fromBlock, toBlock })).pipe(Effect.map((logs) => activityOf(logs, wallet)))
     })
   })
 
@@ -387,20 +405,66 @@ const EIP1271_MAGIC = "0x1626ba7e"
 /** An indexed field holding an address: 12 zero bytes, then the 20 bytes of the address. */
 const addressTopic = /^0x0{24}([0-9a-f]{40})$/
 
-/** The addresses and 32-byte keys the logs' indexed fields name (topic 0, the event's signature, left out). */
-export const activityOf = (logs: ReadonlyArray<{ readonly topics: ReadonlyArray<Hex | null> }>): ChainActivity => {
+/** The wallet's events only the operator's settlement transactions (`settle`, `settleBatch`) emit. */
+const settlementTopics: ReadonlySet<Hex> = new Set([
+  toEventSelector(getAbiItem({ abi: streamingWalletAbi, name: "SessionSettled" })),
+  toEventSelector(getAbiItem({ abi: streamingWalletAbi, name: "SettlementRejected" }))
+])
+/** The wallet's events that change a listing (the content key is their first indexed field). */
+const listingTopics: ReadonlySet<Hex> = new Set([
+  toEventSelector(getAbiItem({ abi: streamingWalletAbi, name: "ContentListed" })),
+  toEventSelector(getAbiItem({ abi: streamingWalletAbi, name: "ContentUpdated" })),
+  toEventSelector(getAbiItem({ abi: streamingWalletAbi, name: "ContentDelisted" }))
+])
+
+const isBigintPair = (x: unknown): x is readonly [bigint, bigint] =>
+  Array.isArray(x) && x.length === 2 && x.every((v: unknown) => typeof v === "bigint")
+
+/** The balances and allowance of each of `n` users from a multicall's answers (two per user, in order). */
+const fundsOf = (n: number, answers: ReadonlyArray<unknown>): Effect.Effect<ReadonlyArray<Funds>, ChainUnavailable> => {
+  const funds: Array<Funds> = []
+  for (let i = 0; i < n; i++) {
+    const balances = answers[2 * i]
+    const allowance = answers[2 * i + 1]
+    if (!isBigintPair(balances) || typeof allowance !== "bigint") {
+      return Effect.fail(new ChainUnavailable({ reason: "the node's answer to the funds multicall is malformed" }))
+    }
+    funds.push({ balances: { yieldBalance: balances[0], principal: balances[1] }, allowance })
+  }
+  return Effect.succeed(funds)
+}
+
+/**
+ * The addresses the logs' indexed fields name (topic 0, the event's signature, left out), split by
+ * what named them: the operator's settlement transactions (those holding a `settlementTopics` event of
+ * `wallet`) or anything else; and the content keys of `wallet`'s listing events (a settlement names
+ * its content too, but changes no listing).
+ */
+export const activityOf = (
+  logs: ReadonlyArray<{ readonly address: Hex; readonly topics: ReadonlyArray<Hex | null>; readonly transactionHash: Hex | null }>,
+  wallet: Address
+): ChainActivity => {
+  const settlementTxs = new Set<Hex>()
+  for (const log of logs) {
+    const topic = log.topics[0]
+    if (log.transactionHash !== null && topic !== undefined && topic !== null && log.address.toLowerCase() === wallet && settlementTopics.has(topic)) settlementTxs.add(log.transactionHash)
+  }
   const users = new Set<Address>()
+  const settled = new Set<Address>()
   const contentKeys = new Set<Hex>()
   for (const log of logs) {
+    const bySettlement = log.transactionHash !== null && settlementTxs.has(log.transactionHash)
+    const [signature, key] = log.topics
+    if (key !== undefined && key !== null && signature !== undefined && signature !== null && log.address.toLowerCase() === wallet && listingTopics.has(signature)) {
+      contentKeys.add(`0x${key.slice(2).toLowerCase()}`)
+    }
     for (const topic of log.topics.slice(1)) {
       if (topic === null) continue
-      const lower: Hex = `0x${topic.slice(2).toLowerCase()}`
-      const address = addressTopic.exec(lower)?.[1]
-      if (address !== undefined) users.add(toAddress(`0x${address}`))
-      else contentKeys.add(lower)
+      const address = addressTopic.exec(topic.toLowerCase())?.[1]
+      if (address !== undefined) (bySettlement ? settled : users).add(toAddress(`0x${address}`))
     }
   }
-  return { users: [...users], contentKeys: [...contentKeys] }
+  return { users: [...users], settled: [...settled].filter((a) => !users.has(a)), contentKeys: [...contentKeys] }
 }
 
 /** `settle`'s arguments: the request and the viewer's authorization (empty fields when it carries none). */

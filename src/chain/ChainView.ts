@@ -1,16 +1,21 @@
-import { Clock, Context, Duration, Effect, Layer, Option, Ref, Schedule, Stream, SubscriptionRef } from "effect"
+import { Clock, Context, Deferred, Duration, Effect, Exit, FiberId, Layer, Option, Ref, Schedule, Stream, SubscriptionRef } from "effect"
 import { AppConfig } from "../config.js"
 import type { Address } from "../domain/Address.js"
-import { Chain, type ChainActivity, type ChainStatus, type ContentListing, type VaultBalances, contentKeyOf } from "../domain/Chain.js"
-import type { ChainUnavailable } from "../domain/errors.js"
+import { Chain, type ChainActivity, type ChainStatus, type ContentListing, type Funds, type VaultBalances, contentKeyOf } from "../domain/Chain.js"
+import { ChainUnavailable } from "../domain/errors.js"
 
 /**
- * The chain as this process last saw it: balances, allowances, listings and the head block, each true
- * at the block the view has caught up to. The view follows the chain block by block (the vault's and
- * wallet's events of each new block name whom they changed: those entries are read again), so a read
- * on the hot path (start, balance, content, status) costs no chain request while the view is fresh.
- * Fresh means caught up within `CHAIN_VIEW_MAX_AGE`; otherwise (the poller is behind, or its last
- * request failed) a read first catches up, and an unreachable chain fails it as before (503).
+ * The chain as this process last saw it: balances, allowances, listings and the head block. The view
+ * follows the chain block by block: the vault's and wallet's events of each new block name whom they
+ * changed, and the funds of those it holds are read again, all in one request at that block. A read on
+ * the hot path (start, balance, content, status) costs no chain request while the view is fresh: caught
+ * up within `CHAIN_VIEW_MAX_AGE`; otherwise (the poller is behind, or its last request failed) a read
+ * first catches up, and an unreachable chain fails it as before (503).
+ *
+ * A viewer's funds are kept with the block they were read at (`fundsOf`). Named only by the operator's
+ * settlements, they stay in use while their re-read is in flight (what those settlements spent after
+ * that block is in the database: `SessionRepo.reservedFor`); named by anything else (a withdrawal, an
+ * allowance cut), they are dropped, and a read waits for the re-read already under way.
  */
 export class ChainView extends Context.Tag("payg/ChainView")<
   ChainView,
@@ -18,9 +23,13 @@ export class ChainView extends Context.Tag("payg/ChainView")<
     readonly status: Effect.Effect<ChainStatus, ChainUnavailable>
     readonly balancesOf: (user: Address) => Effect.Effect<VaultBalances, ChainUnavailable>
     readonly spendAllowance: (user: Address) => Effect.Effect<bigint, ChainUnavailable>
+    /**
+     * A viewer's balances and allowance and the block they are true at: every event of a later block
+     * that named them was an operator's settlement (so `SessionRepo.reservedFor(user, block)` is what
+     * they do not show yet).
+     */
+    readonly fundsOf: (user: Address) => Effect.Effect<FundsSeen, ChainUnavailable>
     readonly contentListing: (contentId: string) => Effect.Effect<ContentListing, ChainUnavailable>
-    /** Reads a user's balance and allowance again (a settlement of theirs was just sent): off the request, by the settlement's fiber. */
-    readonly refresh: (user: Address) => Effect.Effect<void>
     /** Wall-clock milliseconds per block, as observed by the poller; None until it saw blocks come. */
     readonly blockInterval: Effect.Effect<Option.Option<number>>
     /** The newest head the view has seen, and when it first saw it; None before its first look. */
@@ -37,6 +46,12 @@ export class ChainView extends Context.Tag("payg/ChainView")<
 export interface HeadSeen {
   readonly block: bigint
   readonly at: number
+}
+
+/** A viewer's funds and the block they were read at. */
+export interface FundsSeen {
+  readonly funds: Funds
+  readonly block: bigint
 }
 
 /** A value and the block it was read at (it stays true until an event of a later block names its key). */
@@ -56,8 +71,10 @@ interface Advances {
 const MAX_SCAN = 1_000n
 /** Block intervals kept for the median. */
 const SAMPLES = 8
+/** Viewers' drop marks kept before they are forgotten at once (reads begun before that are then not kept). */
+const MAX_FLOORS = 10_000
 
-/** A cache of one kind of figure, with a version per key so that a read racing an event never wins. */
+/** A cache of one kind of figure (listings), with a version per key so that a read racing an event never wins. */
 const makeCache = <K, A>() => {
   const entries = new Map<K, Entry<A>>()
   const versions = new Map<K, number>()
@@ -69,7 +86,7 @@ const makeCache = <K, A>() => {
     },
     touch: (key: K) => {
       versions.set(key, (versions.get(key) ?? 0) + 1)
-      return entries.delete(key)
+      entries.delete(key)
     },
     clear: () => {
       for (const key of entries.keys()) versions.set(key, (versions.get(key) ?? 0) + 1)
@@ -98,9 +115,18 @@ export const ChainViewLive = Layer.scoped(
       inProcess ? Option.none() : Option.some(chain.binding.chainId === 31337 ? Duration.millis(250) : Duration.seconds(1))
     )
 
-    const balances = makeCache<Address, VaultBalances>()
-    const allowances = makeCache<Address, bigint>()
     const listings = makeCache<string, ContentListing>()
+    /** Viewers' funds, each with the block it was read at. */
+    const funds = new Map<Address, FundsSeen>()
+    /**
+     * Reads are kept (and shared) only if no event but a settlement named the viewer after their block:
+     * per viewer, the last block such an event was applied at; below `floors.all`, no read is kept.
+     */
+    const floors = { byUser: new Map<Address, bigint>(), all: 0n, generation: 0 }
+    /** Funds reads under way, per viewer: a read that finds no entry waits for one (None: it failed). */
+    const inflight = new Map<Address, Deferred.Deferred<Option.Option<FundsSeen>>>()
+    /** Viewers whose entry was kept but whose re-read failed: read again with the next block. */
+    const unread = new Set<Address>()
     /** The last block whose events were applied. */
     const processed = yield* Ref.make(Option.none<bigint>())
     /** When the view was last caught up with the head (None after a failed catch-up). */
@@ -112,33 +138,86 @@ export const ChainViewLive = Layer.scoped(
     const newest = yield* SubscriptionRef.make(Option.none<HeadSeen>())
 
     const clearAll = () => {
-      balances.clear()
-      allowances.clear()
+      floors.generation += 1
+      floors.byUser.clear()
+      funds.clear()
+      inflight.clear()
+      unread.clear()
       listings.clear()
     }
 
-    /** Entries an event named are read again now (by the poller, not by the next request); a failed read forgets them. */
-    const refresh = <K, A>(cache: ReturnType<typeof makeCache<K, A>>, key: K, load: Effect.Effect<A, ChainUnavailable>, block: bigint) => {
-      if (!cache.touch(key)) return Effect.void
-      const version = cache.version(key)
-      return load.pipe(
-        Effect.map((value) => cache.setIf(key, version, { value, block })),
-        Effect.ignore
-      )
+    /** Whether funds read at `seen.block` (in `generation`) may be kept and shared: nothing but a settlement named the viewer since. */
+    const current = (user: Address, seen: FundsSeen, generation: number) =>
+      generation === floors.generation && seen.block >= floors.all && seen.block >= (floors.byUser.get(user) ?? 0n)
+
+    const keep = (user: Address, seen: FundsSeen, generation: number) => {
+      const held = funds.get(user)
+      if (current(user, seen, generation) && (held === undefined || held.block < seen.block)) funds.set(user, seen)
     }
 
-    const apply = (activity: ChainActivity, block: bigint) =>
-      Effect.forEach(
-        [
-          ...activity.users.flatMap((user) => [
-            refresh(balances, user, chain.balancesOf(user), block),
-            refresh(allowances, user, chain.spendAllowance(user), block)
-          ]),
-          ...activity.contentKeys.map((key) => Effect.sync(() => listings.touch(key)))
-        ],
-        (e) => e,
-        { concurrency: 8, discard: true }
+    /**
+     * Reads the funds of `users` in one request, at `block` (`exact`) or at the newest block (taken as
+     * true at `block`, an earlier one: a settlement between the two is then counted twice, never missed),
+     * kept when they land and shared meanwhile with reads that find no entry. `forget` (events other
+     * than settlements named them at `block`) are dropped first, and no read of theirs at an earlier
+     * block is kept any more.
+     */
+    const readAt = (users: ReadonlyArray<Address>, block: bigint, exact: boolean, forget: ReadonlyArray<Address> = []) =>
+      Effect.uninterruptibleMask((restore) =>
+        Effect.suspend(() => {
+          const generation = floors.generation
+          const pending = users.map((user) => ({ user, done: Deferred.unsafeMake<Option.Option<FundsSeen>>(FiberId.none) }))
+          for (const p of pending) inflight.set(p.user, p.done)
+          if (floors.byUser.size + forget.length > MAX_FLOORS) {
+            floors.byUser.clear()
+            floors.all = block
+          }
+          for (const user of forget) {
+            floors.byUser.set(user, block)
+            funds.delete(user)
+          }
+          if (users.length === 0) return Effect.succeed(new Map<Address, FundsSeen>())
+          return restore(chain.fundsAt(users, exact ? Option.some(block) : Option.none())).pipe(
+            Effect.map((all) => {
+              const read = new Map<Address, FundsSeen>()
+              users.forEach((user, i) => {
+                const f = all[i]
+                if (f !== undefined) read.set(user, { funds: f, block })
+              })
+              return read
+            }),
+            Effect.onExit((exit) =>
+              Effect.sync(() => {
+                for (const { done, user } of pending) {
+                  if (inflight.get(user) === done) inflight.delete(user)
+                  const seen = Exit.isSuccess(exit) ? exit.value.get(user) : undefined
+                  if (seen !== undefined) keep(user, seen, generation)
+                  Deferred.unsafeDone(done, Exit.succeed(seen !== undefined && current(user, seen, generation) ? Option.some(seen) : Option.none()))
+                }
+              })
+            )
+          )
+        })
       )
+
+    /**
+     * A block's events: listings they name are forgotten; viewers' funds held here and named (or left
+     * unread by the last failure) are read again at `block`, in one request (by the poller, not by the
+     * next request), those named by anything but a settlement dropped meanwhile. A failed re-read
+     * leaves a settled viewer's entry in use (still exact with the database's reservations) until the
+     * next block's, and a dropped one to the next read.
+     */
+    const apply = (activity: ChainActivity, block: bigint) =>
+      Effect.suspend(() => {
+        for (const key of activity.contentKeys) listings.touch(key)
+        const reread = [...new Set([...activity.users, ...activity.settled, ...unread])].filter((user) => funds.has(user))
+        return readAt(reread, block, true, activity.users).pipe(
+          Effect.match({
+            onFailure: () => reread.filter((user) => funds.has(user)).forEach((user) => unread.add(user)),
+            onSuccess: () => reread.forEach((user) => unread.delete(user))
+          })
+        )
+      })
 
     const observe = (head: bigint, at: number) =>
       Effect.zipRight(
@@ -187,16 +266,6 @@ export const ChainViewLive = Layer.scoped(
       return yield* catchUp
     })
 
-    /** A figure read again now and kept (a failed read leaves it forgotten: the next request reads it). */
-    const reload = <K, A>(cache: ReturnType<typeof makeCache<K, A>>, key: K, load: Effect.Effect<A, ChainUnavailable>) =>
-      Effect.gen(function* () {
-        cache.touch(key)
-        const version = cache.version(key)
-        const block = Option.getOrElse(yield* Ref.get(processed), () => 0n)
-        const value = yield* load
-        cache.setIf(key, version, { value, block })
-      }).pipe(Effect.ignore)
-
     const cached = <K, A>(cache: ReturnType<typeof makeCache<K, A>>, key: K, load: Effect.Effect<A, ChainUnavailable>) =>
       Effect.gen(function* () {
         const block = yield* head
@@ -206,6 +275,26 @@ export const ChainViewLive = Layer.scoped(
         const value = yield* load
         cache.setIf(key, version, { value, block })
         return value
+      })
+
+    /**
+     * A viewer's funds: the entry held, else the read under way, else one read now (at the newest
+     * block, so a viewer funded a moment ago sees it; held as of the view's block).
+     */
+    const fundsOf = (user: Address): Effect.Effect<FundsSeen, ChainUnavailable> =>
+      Effect.gen(function* () {
+        const block = yield* head
+        const held = funds.get(user)
+        if (held !== undefined) return held
+        const pending = inflight.get(user)
+        if (pending !== undefined) {
+          const shared = yield* Deferred.await(pending)
+          if (Option.isSome(shared)) return shared.value
+        }
+        const read = yield* readAt([user], block, false)
+        const seen = read.get(user)
+        if (seen === undefined) return yield* new ChainUnavailable({ reason: "the chain's answer left out the viewer's funds" })
+        return seen
       })
 
     if (Option.isSome(poll)) {
@@ -224,11 +313,10 @@ export const ChainViewLive = Layer.scoped(
 
     return ChainView.of({
       status: Effect.map(head, (blockNumber) => ({ chainId: chain.binding.chainId, blockNumber })),
-      balancesOf: (user) => cached(balances, user, chain.balancesOf(user)),
-      spendAllowance: (user) => cached(allowances, user, chain.spendAllowance(user)),
+      balancesOf: (user) => Effect.map(fundsOf(user), (seen) => seen.funds.balances),
+      spendAllowance: (user) => Effect.map(fundsOf(user), (seen) => seen.funds.allowance),
+      fundsOf,
       contentListing: (contentId) => cached(listings, contentKeyOf(contentId), chain.contentListing(contentId)),
-      refresh: (user) =>
-        Effect.all([reload(balances, user, chain.balancesOf(user)), reload(allowances, user, chain.spendAllowance(user))], { concurrency: 2, discard: true }),
       blockInterval: Effect.map(Ref.get(advances), (a) => (a.samples.length < 2 ? Option.none() : Option.some(upperQuartile(a.samples)))),
       lastHead: SubscriptionRef.get(newest),
       headAbove

@@ -30,6 +30,13 @@ export interface VaultBalances {
   readonly principal: bigint
 }
 
+/** A viewer's figures in the vault: what they hold and how much of it the StreamingWallet may spend. */
+export interface Funds {
+  readonly balances: VaultBalances
+  /** The spending allowance given to the StreamingWallet (`spendAllowance(user, wallet)`). */
+  readonly allowance: bigint
+}
+
 export interface ContentListing {
   readonly listed: boolean
   readonly price: bigint
@@ -146,6 +153,11 @@ export class Chain extends Context.Tag("payg/Chain")<
     readonly balancesOf: (user: Address) => Effect.Effect<VaultBalances, ChainUnavailable>
     /** How much the user has consented to let the StreamingWallet spend from the vault. */
     readonly spendAllowance: (user: Address) => Effect.Effect<bigint, ChainUnavailable>
+    /**
+     * The balances and allowances of `users` as they were at block `block` (None: the newest), in one
+     * request whatever their number (a multicall), in the order given.
+     */
+    readonly fundsAt: (users: ReadonlyArray<Address>, block: Option.Option<bigint>) => Effect.Effect<ReadonlyArray<Funds>, ChainUnavailable>
     readonly contentListing: (contentId: string) => Effect.Effect<ContentListing, ChainUnavailable>
     /** Sends one settlement and waits for its receipt. */
     readonly settle: (request: SettlementRequest) => Effect.Effect<Settlement, ChainUnavailable | SettlementRejected>
@@ -202,12 +214,20 @@ export class Chain extends Context.Tag("payg/Chain")<
 >() {}
 
 /**
- * What a range of blocks changed, as far as the backend's reads go: the addresses and the 32-byte
- * values (content keys) named by the indexed fields of the vault's and wallet's events. A superset:
- * an address that is a creator or a payer is named too, which costs one re-read, never a stale answer.
+ * What a range of blocks changed, as far as the backend's reads go: the addresses named by the
+ * indexed fields of the vault's and wallet's events, and the content keys of the wallet's listing
+ * events. A superset: an address that is a creator or a spender is named too, which costs one re-read,
+ * never a stale answer.
  */
 export interface ChainActivity {
+  /** Addresses an event other than an operator's settlement named (a deposit, withdrawal, yield, approval, a viewer's own payment). */
   readonly users: ReadonlyArray<Address>
+  /**
+   * Addresses named only in the operator's settlement transactions (those holding SessionSettled or
+   * SettlementRejected): their funds changed by settlements alone, which the database records.
+   */
+  readonly settled: ReadonlyArray<Address>
+  /** Contents listed, updated or delisted. */
   readonly contentKeys: ReadonlyArray<`0x${string}`>
 }
 

@@ -116,8 +116,13 @@ export class SessionRepo extends Context.Tag("payg/SessionRepo")<
      * from): a compare-and-set, so a pause or resume needs no transaction. False when it changed first.
      */
     readonly saveClockIf: (id: SessionId, clock: SessionClock, now: number, expected: SessionClock) => Effect.Effect<boolean, DatabaseUnavailable>
-    /** The estimated cost (full price) of the user's ACTIVE and PAUSED sessions, plus what is SETTLING. */
-    readonly reservedFor: (user: Address) => Effect.Effect<bigint, DatabaseUnavailable>
+    /**
+     * What a balance read at block `asOfBlock` does not show yet of the user's spending: the estimated
+     * cost (full price) of their ACTIVE and PAUSED sessions, their PENDING settlements (sent or not, in
+     * either mode), and their CONFIRMED ones mined after `asOfBlock` (one mined at or before it is in
+     * that balance already). None: the balance is taken to show every CONFIRMED one.
+     */
+    readonly reservedFor: (user: Address, asOfBlock: Option.Option<bigint>) => Effect.Effect<bigint, DatabaseUnavailable>
     readonly listOpen: (user: Address) => Effect.Effect<ReadonlyArray<SessionRecord>, DatabaseUnavailable>
     readonly history: (
       user: Address,
@@ -374,12 +379,14 @@ export const SessionRepoPg = Layer.effect(
               AND live_until IS NOT DISTINCT FROM ${nullableTs(expected.liveUntil)}
             RETURNING id`
     })
+    // a NULL block (no balance block given) leaves the CONFIRMED ones out: `block_number > NULL` is never true
     const reserved = SqlSchema.single({
-      Request: Schema.String,
+      Request: Schema.Struct({ user: Schema.String, asOfBlock: Schema.NullOr(Schema.BigIntFromSelf) }),
       Result: Reserved,
-      execute: (user) => sql`
+      execute: ({ asOfBlock, user }) => sql`
         SELECT (COALESCE((SELECT sum(full_price) FROM sessions WHERE user_address = ${user} AND status IN ('ACTIVE', 'PAUSED')), 0)
-              + COALESCE((SELECT sum(amount) FROM settlements WHERE user_address = ${user} AND status = 'PENDING' AND mode = 'operator'), 0))::text AS reserved`
+              + COALESCE((SELECT sum(amount) FROM settlements WHERE user_address = ${user}
+                            AND (status = 'PENDING' OR (status = 'CONFIRMED' AND block_number > ${asOfBlock === null ? null : asOfBlock.toString()}::numeric))), 0))::text AS reserved`
     })
     const debt = SqlSchema.single({
       Request: Schema.String,
@@ -501,7 +508,7 @@ export const SessionRepoPg = Layer.effect(
                  updated_at = ${ts(now)}
           WHERE id = ${id}`.pipe(Effect.asVoid, orUnavailable),
       saveClockIf: (id, c, now, expected) => casClock({ id, c, now, expected }).pipe(Effect.map(Option.isSome), orUnavailable),
-      reservedFor: (user) => reserved(user).pipe(Effect.map((r) => r.reserved), orUnavailable),
+      reservedFor: (user, asOfBlock) => reserved({ user, asOfBlock: Option.getOrNull(asOfBlock) }).pipe(Effect.map((r) => r.reserved), orUnavailable),
       listOpen: (user) => openOf(user).pipe(Effect.map((rows) => rows.map(toRecord)), orUnavailable),
       history: (user, limit, before) => historyOf({ user, limit, before }).pipe(Effect.map((rows) => rows.map(toRecord)), orUnavailable),
       idleOpen: (before, limit) => idle({ before, limit }).pipe(Effect.map((rows) => rows.map(toRecord)), orUnavailable),

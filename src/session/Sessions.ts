@@ -6,7 +6,7 @@ import { ContentRepo } from "../content/ContentRepo.js"
 import type { Address } from "../domain/Address.js"
 import { AppConfig } from "../config.js"
 import { eoaSigned, quoteDeadline, sessionAuthorizationTypedData, sessionLifetime, termsProblem } from "../chain/authorization.js"
-import { Chain, type SessionAuthorization } from "../domain/Chain.js"
+import { Chain, type Funds, type SessionAuthorization } from "../domain/Chain.js"
 import { ChainView } from "../chain/ChainView.js"
 import {
   AuthorizationRefused,
@@ -49,6 +49,17 @@ export interface Quote {
 
 /** Who asks: a viewer (checked against the session's owner) or the system (sweeper). */
 export type Actor = { readonly _tag: "User"; readonly address: Address } | { readonly _tag: "System" }
+
+/**
+ * What a viewer may still spend: the vault funds the wallet may take (the lesser of the balance and the
+ * allowance), less what is reserved of them. With funds read at block B and `SessionRepo.reservedFor`
+ * as of B, never more than the truth (docs in README, "Stops on a slow chain").
+ */
+export const spendableOf = (funds: Funds, reserved: bigint): bigint => {
+  const held = funds.balances.yieldBalance + funds.balances.principal
+  const usable = funds.allowance < held ? funds.allowance : held
+  return usable > reserved ? usable - reserved : 0n
+}
 
 const randomHex8 = Effect.sync(() => randomBytes(4).toString("hex"))
 
@@ -264,13 +275,10 @@ export const SessionsLive = Layer.scoped(
           if (debt > 0n) return yield* new DebtOutstanding({ debt })
           const open = yield* repo.listOpen(user)
           if (open.some((s) => s.contentId === contentId)) return yield* new SessionAlreadyOpen({ contentId })
-          const [reserved, balances, allowance] = yield* Effect.all(
-            [repo.reservedFor(user), view.balancesOf(user), view.spendAllowance(user)],
-            { concurrency: "unbounded" }
-          )
-          const held = balances.yieldBalance + balances.principal
-          const usable = allowance < held ? allowance : held
-          const spendable = usable > reserved ? usable - reserved : 0n
+          // the funds as of a block, less what the database knows was spent or reserved that they do not show yet
+          const { block, funds } = yield* view.fundsOf(user)
+          const reserved = yield* repo.reservedFor(user, Option.some(block))
+          const spendable = spendableOf(funds, reserved)
           const required = Session.estimatedCost(content.fullPrice)
           if (spendable < required) return yield* new InsufficientBalance({ required, spendable })
           const inserted = yield* repo.insert({
@@ -380,7 +388,8 @@ export const SessionsLive = Layer.scoped(
       yield* Metric.increment(sessionsStopped)
       if (Option.isNone(stopped.outbox)) return yield* owned(yield* repo.find(stopped.id), id, { _tag: "System" })
       const record = stopped.outbox.value
-      const fiber = yield* FiberSet.run(settling, outbox.finish(record).pipe(Effect.as(undefined), Effect.ensuring(view.refresh(record.userAddress))))
+      // the settlement's block names the viewer: the view reads their funds again then, by itself
+      const fiber = yield* FiberSet.run(settling, outbox.finish(record).pipe(Effect.as(undefined)))
       if (Option.isNone(wait)) yield* Fiber.join(fiber)
       return yield* Option.match(wait, {
         onNone: () => Effect.flatMap(repo.find(stopped.id), (rec) => owned(rec, id, { _tag: "System" })),

@@ -1,4 +1,4 @@
-import { Clock, Context, Effect, Layer } from "effect"
+import { Clock, Context, Effect, Layer, Option } from "effect"
 import type { Address } from "../domain/Address.js"
 import { ChainView } from "../chain/ChainView.js"
 import type { VaultBalances } from "../domain/Chain.js"
@@ -58,7 +58,7 @@ export const UsersLive = Layer.effect(
     const statsRepo = yield* UserStatsRepo
 
     const balance = Effect.fn("Users.balance")(function* (user: Address) {
-      const [vault, reserved, debt] = yield* Effect.all([chain.balancesOf(user), sessions.reservedFor(user), sessions.debtOf(user)], {
+      const [vault, reserved, debt] = yield* Effect.all([chain.balancesOf(user), sessions.reservedFor(user, Option.none()), sessions.debtOf(user)], {
         concurrency: 3
       })
       return balanceOf(user, vault, reserved, debt)

@@ -35,6 +35,7 @@ export const FlakyChain = Layer.effect(
       status: gate(chain.status),
       balancesOf: (user) => gate(chain.balancesOf(user)),
       spendAllowance: (user) => gate(chain.spendAllowance(user)),
+      fundsAt: (users, block) => gate(chain.fundsAt(users, block)),
       contentListing: (contentId) => gate(chain.contentListing(contentId)),
       settle: (request) => gate(chain.settle(request)),
       settleBatch: (requests) => gate(chain.settleBatch(requests)),
