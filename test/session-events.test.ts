@@ -46,7 +46,7 @@ const follow = (path: string) =>
         return [rest, blocks]
       }),
       Stream.flattenIterables,
-      Stream.runForEach((block) => Option.match(parseEvent(block), { onNone: () => Effect.void, onSome: (e) => Queue.offer(queue, Option.some(e)) })),
+      Stream.runForEach((block) => Option.match(parseEvent(block), { onNone: () => Effect.void, onSome: (e) => Effect.asVoid(Queue.offer(queue, Option.some(e))) })),
       Effect.zipRight(Queue.offer(queue, Option.none())),
       Effect.forkScoped
     )
