@@ -10,6 +10,7 @@ import migration0010 from "./migrations/0010_content_listings.js"
 import migration0009 from "./migrations/0009_heartbeats.js"
 import migration0006 from "./migrations/0006_operator_transactions.js"
 import migration0011 from "./migrations/0011_session_notifications.js"
+import migration0012 from "./migrations/0012_settlements_by_user.js"
 
 /** Static imports (not the file system): PgMigrator.fromFileSystem cannot load .ts under vitest. */
 const migrations = {
@@ -22,7 +23,8 @@ const migrations = {
   "0008_webhooks_creators": migration0008,
   "0009_heartbeats": migration0009,
   "0010_content_listings": migration0010,
-  "0011_session_notifications": migration0011
+  "0011_session_notifications": migration0011,
+  "0012_settlements_by_user": migration0012
 }
 
 export const runMigrations = Migrator.make({})({
