@@ -431,7 +431,7 @@ const SenderLive = Layer.scoped(
         // bounded: a moment is ahead within a few blocks of the newest head
         for (let i = 0; i < 1_000 && p.expectedAt(target) - margin <= t; i++) target += 1n
         const cut = p.expectedAt(target) - margin
-        yield* Effect.sleep(Duration.millis(cut - t))
+        yield* Effect.sleep(Duration.millis(Math.max(0, cut - t)))
         return { target, cut }
       })
 
