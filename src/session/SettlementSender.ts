@@ -35,6 +35,8 @@ export const cappedFees = (suggested: Fees, caps: { readonly maxFee: Option.Opti
 const HEADS_KEPT = 16
 /** Heads in a row at a steady pace before it counts as known. */
 const MIN_STEADY_HEADS = 6
+/** The latest heads the phase is taken from. */
+const PHASE_HEADS = 4
 
 /** The chain's pace as learnt from the heads the view saw: when a block is expected, and the time per block. */
 export interface Pace {
@@ -49,8 +51,8 @@ export interface Pace {
  * about the view's interval (the first blocks, a node that mines each transaction as it comes, a halt,
  * a jump of the clock). The time per block is the average over that run (the view looks at the head
  * every poll, so one head's arrival is late by up to a poll; the average is not). The phase comes from
- * the earliest-seen head of the run: each is seen late by some part of a poll, the least late is the
- * closest to the block's own time.
+ * the earliest-seen of the run's last PHASE_HEADS heads: each is seen late by some part of a poll, the
+ * least late is the closest to the block's own time.
  */
 export const paceOf = (heads: ReadonlyArray<HeadSeen>, viewInterval: Option.Option<number>): Option.Option<Pace> => {
   if (Option.isNone(viewInterval) || viewInterval.value <= 0) return Option.none()
@@ -71,20 +73,20 @@ export const paceOf = (heads: ReadonlyArray<HeadSeen>, viewInterval: Option.Opti
   if (run.length < MIN_STEADY_HEADS || first === undefined || last === undefined) return Option.none()
   const interval = perBlock(first, last)
   if (!(interval >= ref / 2 && interval <= ref * 2)) return Option.none()
-  const earliest = run.reduce((lead, h) => Math.min(lead, h.at - (last.at + Number(h.block - last.block) * interval)), 0)
+  // the latest few only: an error in the time per block grows with the distance to the last head
+  const earliest = run.slice(-PHASE_HEADS).reduce((lead, h) => Math.min(lead, h.at - (last.at + Number(h.block - last.block) * interval)), 0)
   const phase = last.at + Math.max(earliest, -interval / 2)
   return Option.some({ interval, expectedAt: (block) => phase + Number(block - last.block) * interval })
 }
 
 /**
- * How long before a block's expected time a transaction meant for it is sent: one and a half times the
- * median of the last sends (from the moment they were due to the node's acceptance: waking up, the
- * lock, signing, the request) and a tenth of a block, at least 30 ms, at most three quarters of a block.
+ * How long before a block's expected time a transaction meant for it is sent: the slowest of the last
+ * sends (from the moment they were due to the node's acceptance: waking up, the lock, signing, the
+ * request) and a quarter more, plus a tenth of a block; half a block before any; at least 30 ms,
+ * at most three quarters of a block. Too early costs a stop one block; too late, a block with two.
  */
 export const sendMargin = (recentSends: ReadonlyArray<number>, interval: number): number => {
-  const sorted = [...recentSends].sort((a, b) => a - b)
-  const median = sorted[Math.floor(sorted.length / 2)]
-  const wanted = median === undefined ? interval / 4 : 1.5 * median + interval / 10
+  const wanted = recentSends.length === 0 ? interval / 2 : 1.25 * Math.max(...recentSends) + interval / 10
   return Math.min(Math.max(wanted, 30), (interval * 3) / 4)
 }
 
@@ -197,11 +199,15 @@ const SenderLive = Layer.scoped(
         Effect.orElseSucceed(Option.none<HeadSeen>)
       )
 
-    /** The node's fee suggestion, asked once per head (callers at one head share the request; a failed one is asked again). */
+    /**
+     * The node's fee suggestion, asked at most once per head: callers share the request, a failed one
+     * is asked again, and for a first send one a block old still serves (the base fee moves by an eighth
+     * at most per block, within the headroom viem's suggestion keeps above it; a replacement asks at its head).
+     */
     let fees: { readonly head: bigint; readonly fees: Effect.Effect<Fees, ChainUnavailable> } | undefined
-    const suggestedAt = (head: bigint): Effect.Effect<Fees, ChainUnavailable> =>
+    const suggestedAt = (head: bigint, blockOld: boolean): Effect.Effect<Fees, ChainUnavailable> =>
       Effect.suspend(() => {
-        if (fees !== undefined && fees.head === head) return fees.fees
+        if (fees !== undefined && head >= fees.head && head - fees.head <= (blockOld ? 1n : 0n)) return fees.fees
         return Effect.flatMap(Effect.cached(chain.suggestFees), (once) => {
           const entry = {
             head,
@@ -231,7 +237,7 @@ const SenderLive = Layer.scoped(
     /** Gives out the next nonce and sends under it; the ledger row and the settlements' hash commit with the lock. */
     const sendNew = (call: OperatorCall, records: ReadonlyArray<SettlementRecord>, head: bigint) =>
       Effect.gen(function* () {
-        const fee = cappedFees(yield* suggestedAt(head), caps)
+        const fee = cappedFees(yield* suggestedAt(head, true), caps)
         return yield* exclusive(
           Effect.gen(function* () {
             const fromLedger = yield* ledger.nextNonce
@@ -337,7 +343,7 @@ const SenderLive = Layer.scoped(
           return again === undefined ? ([true, next] as const) : ([false, again] as const)
         }
         if (top - f.tx.sentBlock < BigInt(settings.replaceAfterBlocks)) return [false, next] as const
-        const bumped = bumpFees(f.tx.fees, yield* suggestedAt(top), caps)
+        const bumped = bumpFees(f.tx.fees, yield* suggestedAt(top, false), caps)
         if (Option.isNone(bumped)) return [false, next] as const
         const replaced = yield* resend(next, bumped.value, top).pipe(Effect.catchTag("NonceConflict", () => Effect.succeed(next)))
         if (replaced !== next) yield* Effect.logInfo("settlement transaction replaced with higher fees", { nonce: f.tx.nonce, maxFeePerGas: bumped.value.maxFeePerGas.toString() })
@@ -453,7 +459,7 @@ const SenderLive = Layer.scoped(
       if (Option.isSome(known)) {
         const head = yield* view.lastHead
         // the fees of this head are asked while the stops gather
-        if (Option.isSome(head)) yield* Effect.forkIn(Effect.ignore(suggestedAt(head.value.block)), scope)
+        if (Option.isSome(head)) yield* Effect.forkIn(Effect.ignore(suggestedAt(head.value.block, true)), scope)
         return Option.some(yield* timed(known.value, last))
       }
       if (last !== undefined) yield* headAbove(last.head, NEXT_BLOCK_MAX_WAIT)
