@@ -79,8 +79,8 @@ describe("the settlement sender's block clock", () => {
 
   it("the margin before a block covers the slowest send measured, half a block at first, three quarters at most", () => {
     expect(sendMargin([], 400)).toBe(200)
-    expect(sendMargin([40, 80, 50], 400)).toBe(1.25 * 80 + 40)
-    expect(sendMargin([200, 5, 10], 12_000)).toBe(1.25 * 200 + 1_200)
+    expect(sendMargin([40, 80, 50], 400)).toBe(1.25 * 80 + 80)
+    expect(sendMargin([200, 5, 10], 12_000)).toBe(1.25 * 200 + 2_400)
     expect(sendMargin([900, 1_000, 950], 400)).toBe(300)
     expect(sendMargin([1, 1, 1], 100)).toBe(30)
   })

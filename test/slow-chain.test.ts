@@ -45,7 +45,11 @@ const World = Layer.unwrapScoped(
     const viewers = Array.from({ length: 14 }, () => randomAddress())
     for (const v of viewers) yield* d.fund(v, { principal: 100n * USDC, yieldAmount: 0n, allowance: 1_000n * USDC })
     yield* chain.slowDown()
+    // the real PostgreSQL server, whatever TEST_DATABASE_URL says: these tests time sends to 400 ms blocks,
+    // and on a loaded machine the embedded database can take most of a block for one stop
+    const database = yield* scratchDatabase(`payg_t_slowsend_${process.pid}_${Date.now()}`)
     const vars = {
+      DATABASE_URL: database,
       RPC_URL: rpc.url,
       PRIVATE_KEY: HARDHAT_KEY_0,
       NETWORK_ID: "31337",
@@ -151,7 +155,12 @@ describe("settlement on a slow chain", () => {
         yield* chain.slowDown()
         yield* waitFor(a.sessionId, (r) => r.sessionStatus === "COMPLETED")
         yield* waitFor(b.sessionId, (r) => r.sessionStatus === "COMPLETED")
-        const txs = yield* ledger
+        // the ledger row is marked CONFIRMED just after the settlements it carried are recorded
+        const txs = yield* ledger.pipe(
+          Effect.filterOrFail((rows) => rows.every((t) => t.state === "CONFIRMED")),
+          Effect.retry(Schedule.spaced(Duration.millis(50)).pipe(Schedule.upTo(Duration.seconds(10)))),
+          Effect.orElse(() => ledger)
+        )
         const carrying = (id: string) => txs.find((t) => (JSON.parse(t.sessionIds) as ReadonlyArray<string>).includes(id))
         const [first, second] = [carrying(a.sessionId), carrying(b.sessionId)]
         expect(Number(second?.nonce)).toBe(Number(first?.nonce) + 1)

@@ -82,11 +82,12 @@ export const paceOf = (heads: ReadonlyArray<HeadSeen>, viewInterval: Option.Opti
 /**
  * How long before a block's expected time a transaction meant for it is sent: the slowest of the last
  * sends (from the moment they were due to the node's acceptance: waking up, the lock, signing, the
- * request) and a quarter more, plus a tenth of a block; half a block before any; at least 30 ms,
- * at most three quarters of a block. Too early costs a stop one block; too late, a block with two.
+ * request) and a quarter more, plus a fifth of a block (a head is seen late by part of the view's poll,
+ * so a block's expected time is a little late too); half a block before any; at least 30 ms, at most
+ * three quarters of a block. Too early costs a stop one block; too late, a block with two.
  */
 export const sendMargin = (recentSends: ReadonlyArray<number>, interval: number): number => {
-  const wanted = recentSends.length === 0 ? interval / 2 : 1.25 * Math.max(...recentSends) + interval / 10
+  const wanted = recentSends.length === 0 ? interval / 2 : 1.25 * Math.max(...recentSends) + interval / 5
   return Math.min(Math.max(wanted, 30), (interval * 3) / 4)
 }
 
