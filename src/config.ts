@@ -190,14 +190,15 @@ export const AppConfigSchema = Config.all({
   }),
   settlement: Config.all({
     batch: Config.literal("on", "off")("SETTLEMENT_BATCH").pipe(Config.withDefault("on" as const)),
-    // 0: send at once; stops that arrive while a send is in flight form the next batch
+    // where the chain's pace is not known (in-process chain, a node that mines at once, the first blocks):
+    // extra time to collect stops; 0: send at once, stops that arrive while a send is in flight form the next batch
     batchWindow: Config.duration("SETTLEMENT_BATCH_WINDOW").pipe(Config.withDefault(Duration.millis(0))),
     maxBatchSize: positiveInt("SETTLEMENT_MAX_BATCH", 100),
     reconcileEvery: Config.duration("RECONCILE_INTERVAL").pipe(Config.withDefault(Duration.seconds(15))),
     // sending on a slow chain (docs/RELIABILITY.md, "The operator's transactions")
-    /** At most one settlement transaction per this interval; unset, at most one per block. */
+    /** At most one settlement transaction per this interval (not timed to blocks); unset, one per block, timed to land in it. */
     interval: Config.duration("SETTLEMENT_INTERVAL").pipe(Config.option),
-    /** How often the chain is asked about transactions in flight and new blocks. */
+    /** How long a transaction in flight waits for a new head before it is looked at anyway (two blocks, if longer, where the pace is known). */
     pollInterval: Config.duration("SETTLEMENT_POLL_INTERVAL").pipe(Config.withDefault(Duration.millis(500))),
     /** Caps of the EIP-1559 fees (wei per gas), for the first send and every replacement. */
     maxFeePerGas: weiOption("MAX_FEE_PER_GAS"),

@@ -1,6 +1,7 @@
 import { SqlClient } from "@effect/sql"
 import { describe, expect, layer } from "@effect/vitest"
 import { Context, Duration, Effect, Layer, Schedule } from "effect"
+import { privateKeyToAccount } from "viem/accounts"
 import { DevChain, DevChainDeployment } from "../src/chain/ChainInProcess.js"
 import { ChainRpc } from "../src/chain/ChainViem.js"
 import { makeAppLive } from "../src/AppLive.js"
@@ -10,6 +11,7 @@ import { seedCatalogue } from "../src/db/seed.js"
 import { HttpAppLive } from "../src/http/Server.js"
 import { TestServer, configFrom, testConfig } from "./support/app.js"
 import { scratchDatabase } from "./support/database.js"
+import { countingRpc } from "./support/countingRpc.js"
 import { killHard, serverProcess } from "./support/process.js"
 import { TimeTravel, TimeTravelLive } from "./support/clock.js"
 import { postJson } from "./support/http.js"
@@ -26,19 +28,29 @@ const HARDHAT_KEY_0 = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7
 const BLOCK_MS = 400
 
 type Slow = Effect.Effect.Success<ReturnType<typeof slowChain>>
-class SlowNode extends Context.Tag("test/SlowNode")<SlowNode, { readonly chain: Slow; readonly viewers: ReadonlyArray<Address> }>() {}
+type Counting = Effect.Effect.Success<ReturnType<typeof countingRpc>>
+class SlowNode extends Context.Tag("test/SlowNode")<
+  SlowNode,
+  { readonly chain: Slow; readonly viewers: ReadonlyArray<Address>; readonly rpc: Counting }
+>() {}
 
 const World = Layer.unwrapScoped(
   Effect.gen(function* () {
     const chain = yield* slowChain({ blockTimeMs: BLOCK_MS, latencyMs: 20 })
+    // in front of the proxy: what the app asks the chain, method by method
+    const rpc = yield* countingRpc(chain.url)
     const dev = yield* Layer.build(DevChainDeployment({ demo: true, rpcUrl: chain.nodeUrl }))
     const d = Context.get(dev, DevChain)
     // viewers funded while the node still automines, then blocks come at the chain's pace
-    const viewers = Array.from({ length: 8 }, () => randomAddress())
+    const viewers = Array.from({ length: 14 }, () => randomAddress())
     for (const v of viewers) yield* d.fund(v, { principal: 100n * USDC, yieldAmount: 0n, allowance: 1_000n * USDC })
     yield* chain.slowDown()
+    // the real PostgreSQL server, whatever TEST_DATABASE_URL says: these tests time sends to 400 ms blocks,
+    // and on a loaded machine the embedded database can take most of a block for one stop
+    const database = yield* scratchDatabase(`payg_t_slowsend_${process.pid}_${Date.now()}`)
     const vars = {
-      RPC_URL: chain.url,
+      DATABASE_URL: database,
+      RPC_URL: rpc.url,
       PRIVATE_KEY: HARDHAT_KEY_0,
       NETWORK_ID: "31337",
       MOCK_USDC_ADDRESS: d.deployment.usdc,
@@ -61,7 +73,7 @@ const World = Layer.unwrapScoped(
       Layer.provideMerge(testConfig(vars)),
       Layer.provideMerge(TimeTravelLive),
       Layer.provideMerge(Layer.succeedContext(dev)),
-      Layer.merge(Layer.succeed(SlowNode, { chain, viewers }))
+      Layer.merge(Layer.succeed(SlowNode, { chain, viewers, rpc }))
     )
   })
 )
@@ -143,7 +155,12 @@ describe("settlement on a slow chain", () => {
         yield* chain.slowDown()
         yield* waitFor(a.sessionId, (r) => r.sessionStatus === "COMPLETED")
         yield* waitFor(b.sessionId, (r) => r.sessionStatus === "COMPLETED")
-        const txs = yield* ledger
+        // the ledger row is marked CONFIRMED just after the settlements it carried are recorded
+        const txs = yield* ledger.pipe(
+          Effect.filterOrFail((rows) => rows.every((t) => t.state === "CONFIRMED")),
+          Effect.retry(Schedule.spaced(Duration.millis(50)).pipe(Schedule.upTo(Duration.seconds(10)))),
+          Effect.orElse(() => ledger)
+        )
         const carrying = (id: string) => txs.find((t) => (JSON.parse(t.sessionIds) as ReadonlyArray<string>).includes(id))
         const [first, second] = [carrying(a.sessionId), carrying(b.sessionId)]
         expect(Number(second?.nonce)).toBe(Number(first?.nonce) + 1)
@@ -211,6 +228,79 @@ describe("settlement on a slow chain", () => {
         yield* chain.slowDown()
         yield* waitFor(reorged.sessionId, (r) => r.sessionStatus === "COMPLETED")
         expect(yield* settlementsOnChain(BigInt(reorged.settlementKey))).toHaveLength(1)
+      }))
+
+    it.effect("stops spread over several blocks each land in the first or second block after the head at their stop, one transaction of ours per block, one payment each", () =>
+      Effect.gen(function* () {
+        const { chain, rpc, viewers } = yield* SlowNode
+        const spread = viewers.slice(8, 14)
+        const sessions = yield* startSessions(spread)
+        // blocks at the chain's own pace for a while: the sender learns it (the time travel above was a jump)
+        const from = yield* chain.head
+        yield* chain.head.pipe(Effect.repeat({ until: (h) => h >= from + 10n, schedule: Schedule.spaced(Duration.millis(50)) }))
+        const operator = privateKeyToAccount(HARDHAT_KEY_0).address.toLowerCase()
+        const mark = rpc.mark()
+        const nonceBefore = (yield* ledger).length
+        /** Waits for the next block, then `delayMs` into it: the head the stop arrives at. */
+        const intoNextBlock = (delayMs: number) =>
+          Effect.gen(function* () {
+            const now = yield* chain.head
+            const next = yield* chain.head.pipe(Effect.repeat({ until: (h) => h > now, schedule: Schedule.spaced(Duration.millis(10)) }))
+            yield* Effect.sleep(Duration.millis(delayMs))
+            return next
+          })
+        // two stops early and late in one block, two in the next, then a block without any, then two more
+        const plan: ReadonlyArray<{ readonly newBlock: boolean; readonly delayMs: number }> = [
+          { newBlock: true, delayMs: 0 },
+          { newBlock: false, delayMs: 160 },
+          { newBlock: true, delayMs: 80 },
+          { newBlock: false, delayMs: 160 },
+          { newBlock: true, delayMs: 0 },
+          { newBlock: true, delayMs: 0 },
+          { newBlock: false, delayMs: 120 }
+        ]
+        const stops: Array<{ readonly sessionId: string; readonly key: bigint; readonly head: bigint }> = []
+        const fibers = []
+        let i = 0
+        for (const step of plan) {
+          if (step.newBlock) yield* intoNextBlock(step.delayMs)
+          else yield* Effect.sleep(Duration.millis(step.delayMs))
+          if (step === plan[4]) continue
+          const s = sessions[i]
+          const viewer = spread[i]
+          i += 1
+          if (!s || !viewer) throw new Error("a session per stop expected")
+          const head = yield* chain.head
+          fibers.push(yield* Effect.fork(stop(s.sessionId, viewer)))
+          stops.push({ sessionId: s.sessionId, key: BigInt(s.settlementKey), head })
+        }
+        for (const f of fibers) expect((yield* f.await)._tag).toBe("Success")
+        const done = yield* Effect.forEach(stops, (s) => waitFor(s.sessionId, (r) => r.sessionStatus === "COMPLETED"))
+        for (const [n, s] of stops.entries()) {
+          const hash = done[n]?.txHash ?? ""
+          const receipt = yield* Effect.promise(() => chain.direct.getTransactionReceipt({ hash: `0x${hash.slice(2)}` }))
+          expect(receipt.blockNumber - s.head).toBeGreaterThanOrEqual(1n)
+          expect(receipt.blockNumber - s.head, `stopped at head ${s.head}, mined in ${receipt.blockNumber}`).toBeLessThanOrEqual(2n)
+          expect(yield* settlementsOnChain(s.key)).toHaveLength(1)
+        }
+        // every block from the first to the last of these transactions holds at most one of ours
+        const sent = (yield* ledger).slice(nonceBefore)
+        const blocks = sent.map((t) => BigInt(t.blockNumber ?? "0"))
+        const lowest = blocks.reduce((a, b) => (a < b ? a : b))
+        const highest = blocks.reduce((a, b) => (a > b ? a : b))
+        for (let b = lowest; b <= highest; b++) {
+          const block = yield* Effect.promise(() => chain.direct.getBlock({ blockNumber: b, includeTransactions: true }))
+          expect(block.transactions.filter((t) => t.from.toLowerCase() === operator).length).toBeLessThanOrEqual(1)
+        }
+        // signed here and sent raw: one request per send, the chain id never asked
+        const methods = rpc.since(mark)
+        const count = (m: string) => methods.filter((x) => x === m).length
+        // one raw send per hash the ledger holds (a replacement is one more)
+        expect(count("eth_sendRawTransaction")).toBe(sent.reduce((n, t) => n + (JSON.parse(t.hashes) as ReadonlyArray<string>).length, 0))
+        expect(count("eth_chainId")).toBe(0)
+        expect(count("eth_sendTransaction")).toBe(0)
+        // the nonces come from the ledger (the node is asked only for a process's first send)
+        expect(count("eth_getTransactionCount")).toBeLessThanOrEqual(1)
       }))
   })
 })

@@ -299,20 +299,33 @@ export const makeChain = (clients: ChainClients) =>
         return state
       }).pipe(trackChainCall("sentState"), Effect.withSpan("Chain.sentState"))
 
+    const account = walletClient.account
+    /**
+     * The operator's transaction with this nonce and these fees, on the wire: a local key signs it here
+     * and it goes out raw (one request: no chain id, nonce, fee or gas look-up); an account the node
+     * holds (the development chain's) is sent for the node to sign.
+     */
+    const submitTx = (call: OperatorCall, nonce: number, fees: Fees): Promise<Hex> => {
+      const tx = {
+        to: call.to,
+        data: call.data,
+        gas: call.gas,
+        nonce,
+        type: "eip1559",
+        maxFeePerGas: fees.maxFeePerGas,
+        maxPriorityFeePerGas: fees.maxPriorityFeePerGas
+      } as const
+      if (account.type === "local") {
+        return account
+          .signTransaction({ ...tx, chainId: clients.binding.chainId })
+          .then((serializedTransaction) => publicClient.sendRawTransaction({ serializedTransaction }))
+      }
+      return walletClient.sendTransaction({ ...tx, account, chain: walletClient.chain })
+    }
+
     const broadcast = (call: OperatorCall, nonce: number, fees: Fees) =>
       Effect.tryPromise({
-        try: () =>
-          walletClient.sendTransaction({
-            account: walletClient.account,
-            chain: walletClient.chain,
-            to: call.to,
-            data: call.data,
-            gas: call.gas,
-            nonce,
-            type: "eip1559",
-            maxFeePerGas: fees.maxFeePerGas,
-            maxPriorityFeePerGas: fees.maxPriorityFeePerGas
-          }),
+        try: () => submitTx(call, nonce, fees),
         catch: (e) => (isNonceRefusal(e) ? new NonceConflict({ nonce, reason: shortReason(e) }) : unavailable(e))
       }).pipe(
         Effect.timeoutFail({ duration: clients.timeout, onTimeout: () => new ChainUnavailable({ reason: "sending timed out" }) }),

@@ -1,5 +1,5 @@
 import { SqlClient, SqlSchema } from "@effect/sql"
-import { Context, Effect, Layer, Schema } from "effect"
+import { Context, Effect, Layer, Option, Schema } from "effect"
 import type { Fees, OperatorCall } from "../domain/Chain.js"
 import { Address } from "../domain/Address.js"
 import type { DatabaseUnavailable } from "../domain/errors.js"
@@ -30,8 +30,8 @@ export interface OperatorTx {
 export class OperatorLedger extends Context.Tag("payg/OperatorLedger")<
   OperatorLedger,
   {
-    /** One past the highest nonce ever recorded (0 when none). */
-    readonly nextNonce: Effect.Effect<number, DatabaseUnavailable>
+    /** One past the highest nonce ever recorded; None when none is. */
+    readonly nextNonce: Effect.Effect<Option.Option<number>, DatabaseUnavailable>
     /** Records a newly sent transaction and writes its hash on the settlements it carries. */
     readonly record: (tx: OperatorTx, now: number) => Effect.Effect<void, DatabaseUnavailable>
     /** A replacement (or a re-send) under the same nonce: its hash, fees and block, also on the settlements. */
@@ -68,8 +68,8 @@ export const OperatorLedgerPg = (chainId: number, operator: Address) =>
       const mine = sql`chain_id = ${chainId} AND operator = ${operator}`
       const next = SqlSchema.single({
         Request: Schema.Void,
-        Result: Schema.Struct({ next: Schema.NumberFromString }),
-        execute: () => sql`SELECT (COALESCE(max(nonce) + 1, 0))::text AS next FROM operator_transactions WHERE ${mine}`
+        Result: Schema.Struct({ next: Schema.NullOr(Schema.NumberFromString) }),
+        execute: () => sql`SELECT (max(nonce) + 1)::text AS next FROM operator_transactions WHERE ${mine}`
       })
       const openTxs = SqlSchema.findAll({
         Request: Schema.Void,
@@ -87,7 +87,7 @@ export const OperatorLedgerPg = (chainId: number, operator: Address) =>
           AND session_id IN (SELECT jsonb_array_elements_text(session_ids) FROM operator_transactions WHERE ${mine} AND nonce = ${nonce})`
 
       return OperatorLedger.of({
-        nextNonce: next().pipe(Effect.map((r) => r.next), orUnavailable),
+        nextNonce: next().pipe(Effect.map((r) => Option.fromNullable(r.next)), orUnavailable),
         record: (tx, now) =>
           sql`
             INSERT INTO operator_transactions (chain_id, operator, nonce, state, tx_hash, hashes, to_address, call_data, gas,
