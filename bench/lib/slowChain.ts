@@ -4,7 +4,8 @@ import { existsSync, readFileSync, writeFileSync } from "node:fs"
 import { Agent } from "node:http"
 import { join } from "node:path"
 import { rpcProxy } from "../../test/support/rpcProxy.js"
-import { type Server, startHardhatNode } from "./children.js"
+import { type Server, profileDuring, startHardhatNode } from "./children.js"
+import { summarise } from "./cpuprofile.js"
 import { call, follow, type HttpReply } from "./http.js"
 import { readRun } from "./load.js"
 import type { ReadRun } from "./results.js"
@@ -247,6 +248,19 @@ const uptime = (): string => {
   }
 }
 
+/** The write path under the server's CPU profiler; the summary's heaviest rows are said. */
+const profiledWrite = async <A>(deps: SlowChainDeps, server: Server, phase: () => Promise<A>): Promise<A> => {
+  const results: Array<A> = []
+  const file = await profileDuring(server, join(deps.tmp, "app-slow-write.cpuprofile"), () => phase().then((a) => results.push(a)))
+  const p = summarise("app, slow chain write path", file)
+  deps.say(`profile ${file}: ${round(p.busyMs, 0)} ms busy in ${round(p.wallMs, 0)} ms`)
+  for (const row of p.inclusive.slice(0, 12)) deps.say(`  inclusive ${JSON.stringify(row)}`)
+  for (const row of p.top.slice(0, 15)) deps.say(`  self ${JSON.stringify(row)}`)
+  const [result] = results
+  if (result === undefined) throw new Error("the profiled write path gave no result")
+  return result
+}
+
 /** Runs both profiles and writes the section (bench/slow-chain.md, spliced into bench/RESULTS.md). */
 export const slowChainBench = async (deps: SlowChainDeps): Promise<void> => {
   const { say } = deps
@@ -283,7 +297,9 @@ export const slowChainBench = async (deps: SlowChainDeps): Promise<void> => {
     say(`slow profile ready: ${slow.ready.viewers.length} viewers funded in ${round(slow.ready.fundMs / 1000, 1)} s (straight on the node, automining)`)
     // a few blocks first, so that the server has seen the chain's pace
     await pause(3 * BLOCK_MS)
-    const slowWrite = await writePath(slow.base, slow.ready.viewers, WRITE_SECONDS)
+    // BENCH_PROFILE=1: the server's CPU profile over the slow write path, its heaviest packages and functions printed
+    const write = () => writePath(slow.base, slow.ready.viewers, WRITE_SECONDS)
+    const slowWrite = process.env.BENCH_PROFILE === "1" ? await profiledWrite(deps, slow, write) : await write()
     const slowFigures: ProfileFigures = {
       name: "slow",
       viewers: slow.ready.viewers.length,

@@ -119,6 +119,8 @@ export class SettlementSender extends Context.Tag("payg/SettlementSender")<
   }
 >() {}
 
+/** Outcomes of one final transaction recorded at once. */
+const RECORD_CONCURRENCY = 4
 /** Arbitrary, fixed: the advisory lock id that serialises operator sends across instances. */
 const OPERATOR_LOCK = 7_420_001
 /** An open transaction untouched for longer belongs to a dead instance: the reconciler takes its settlements back. */
@@ -284,7 +286,9 @@ const SenderLive = Layer.scoped(
               if (outcome === undefined) return recorder.touch(s)
               return outcome._tag === "Settled" ? Effect.asVoid(recorder.confirm(s, outcome.settlement)) : recorder.refused(s, outcome.errorName, "rejected in a batch")
             },
-            { discard: true }
+            // each outcome is one guarded statement on its own session: a full batch is recorded a few at a
+            // time rather than one after another (leaving the pool's other connections to the requests)
+            { concurrency: RECORD_CONCURRENCY, discard: true }
           )
         }
         yield* ledger.setState(f.tx.nonce, "CONFIRMED", state.blockNumber, yield* now)
