@@ -9,7 +9,7 @@ import { DatabaseLive } from "../src/db/Database.js"
 import { seedCatalogue } from "../src/db/seed.js"
 import { type Address, toAddress } from "../src/domain/Address.js"
 import { type SessionClock, makeSessionId, start } from "../src/domain/Session.js"
-import { SessionRepo, SessionRepoPg } from "../src/session/SessionRepo.js"
+import { SessionRepo, SessionRepoPg, pendingSettlement } from "../src/session/SessionRepo.js"
 import { spendableOf } from "../src/session/Sessions.js"
 import { testConfig } from "./support/app.js"
 
@@ -80,7 +80,7 @@ describe("the spendable rule, by block", () => {
             const settling: SessionClock = { ...clock, status: "SETTLING" }
             yield* repo.saveClock(id, settling, now + 1_000, { billedSeconds: 60, finalCost: amountOf(s) })
             const userTxHash: Hex | null = s.mode === "user" ? `0x${randomBytes(32).toString("hex")}` : null
-            yield* repo.insertSettlement({
+            yield* repo.insertSettlement(pendingSettlement({
               sessionId: id,
               settlementKey: inserted.settlementKey,
               userAddress: user,
@@ -88,18 +88,9 @@ describe("the spendable rule, by block", () => {
               amount: amountOf(s),
               mode: s.mode,
               userTxHash,
-              status: "PENDING",
-              attempts: 0,
-              txHash: null,
-              blockNumber: null,
-              gasUsed: null,
-              batchSize: null,
-              fromYield: null,
-              fromPrincipal: null,
-              failureReason: null,
               createdAt: now + 1_000,
               authorization: null
-            })
+            }))
             if (stage === "recorded") {
               const payment = { txHash: `0x${randomBytes(32).toString("hex")}`, blockNumber: BigInt(s.minedAt), gasUsed: 50_000n, batchSize: 1, fromYield: 0n, fromPrincipal: amountOf(s) }
               expect(yield* repo.confirm(id, payment, now + 2_000)).toBe(true)

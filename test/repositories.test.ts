@@ -7,7 +7,7 @@ import { DatabaseLive } from "../src/db/Database.js"
 import { seedCatalogue } from "../src/db/seed.js"
 import { toAddress } from "../src/domain/Address.js"
 import { type SessionClock, makeSessionId, start } from "../src/domain/Session.js"
-import { SessionRepo, SessionRepoPg } from "../src/session/SessionRepo.js"
+import { SessionRepo, SessionRepoPg, pendingSettlement } from "../src/session/SessionRepo.js"
 import { testConfig } from "./support/app.js"
 
 /**
@@ -47,7 +47,7 @@ describe("repositories, one way to the database", () => {
           observed.push(yield* repo.saveClockIf(id, paused, now + 1_000, clock))
           observed.push(Option.map(yield* repo.find(id), (s) => s.clock.status))
           observed.push(yield* repo.reservedFor(user, Option.none()))
-          yield* repo.insertSettlement({
+          yield* repo.insertSettlement(pendingSettlement({
             sessionId: id,
             settlementKey: inserted.settlementKey,
             userAddress: user,
@@ -55,18 +55,9 @@ describe("repositories, one way to the database", () => {
             amount: 7n,
             mode: "operator",
             userTxHash: null,
-            status: "PENDING",
-            attempts: 0,
-            txHash: null,
-            blockNumber: null,
-            gasUsed: null,
-            batchSize: null,
-            fromYield: null,
-            fromPrincipal: null,
-            failureReason: null,
             createdAt: now,
             authorization: null
-          })
+          }))
           const payment = { txHash: `0x${"ab".repeat(32)}`, blockNumber: 12n, gasUsed: 21_000n, batchSize: 1, fromYield: 0n, fromPrincipal: 7n }
           observed.push(yield* repo.confirm(id, payment, now + 2_000))
           observed.push(Option.flatMap(yield* repo.find(id), (s) => Option.map(s.settlement, (t) => [t.status, t.blockNumber])))

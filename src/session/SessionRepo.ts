@@ -54,6 +54,22 @@ export interface SettlementRecord {
 
 export type SettlementStatus = "PENDING" | "DEBT" | "CONFIRMED" | "FAILED"
 
+/** What a stop writes to the outbox: a PENDING settlement, nothing tried or learnt yet. */
+export const pendingSettlement = (
+  s: Pick<SettlementRecord, "sessionId" | "settlementKey" | "userAddress" | "contentId" | "amount" | "mode" | "userTxHash" | "createdAt" | "authorization">
+): SettlementRecord => ({
+  ...s,
+  status: "PENDING",
+  attempts: 0,
+  txHash: null,
+  blockNumber: null,
+  gasUsed: null,
+  batchSize: null,
+  fromYield: null,
+  fromPrincipal: null,
+  failureReason: null
+})
+
 export interface NewSession {
   readonly id: SessionId
   readonly userAddress: Address

@@ -25,7 +25,7 @@ import * as Session from "../domain/Session.js"
 import type { ContentItem } from "../domain/Content.js"
 import { isConnectionFailure } from "../db/errors.js"
 import { sessionsStarted, sessionsStopped } from "../metrics/Metrics.js"
-import { type HistoryCursor, type QuoteRecord, type SessionRecord, SessionRepo, type SettlementRecord } from "./SessionRepo.js"
+import { type HistoryCursor, type QuoteRecord, type SessionRecord, SessionRepo, type SettlementRecord, pendingSettlement } from "./SessionRepo.js"
 import { SettlementOutbox } from "./SettlementOutbox.js"
 
 export interface Started {
@@ -361,7 +361,7 @@ export const SessionsLive = Layer.scoped(
           yield* repo.saveClock(rec.id, result.clock, now, { billedSeconds: result.billedSeconds, finalCost: result.cost })
           if (result.clock.status !== "SETTLING") return { id: rec.id, outbox: Option.none<SettlementRecord>() }
           // the outbox: recorded with the move to SETTLING, before anything is sent
-          const outbox: SettlementRecord = {
+          const outbox = pendingSettlement({
             sessionId: rec.id,
             settlementKey: rec.settlementKey,
             userAddress: rec.userAddress,
@@ -369,18 +369,9 @@ export const SessionsLive = Layer.scoped(
             amount: result.cost,
             mode: Option.isSome(txHash) ? "user" : "operator",
             userTxHash: Option.getOrNull(txHash),
-            status: "PENDING",
-            attempts: 0,
-            txHash: null,
-            blockNumber: null,
-            gasUsed: null,
-            batchSize: null,
-            fromYield: null,
-            fromPrincipal: null,
-            failureReason: null,
             createdAt: now,
             authorization: rec.authorization
-          }
+          })
           yield* repo.insertSettlement(outbox)
           return { id: rec.id, outbox: Option.some(outbox) }
         })
