@@ -1,19 +1,14 @@
 import { SqlClient } from "@effect/sql"
 import { describe, expect, layer } from "@effect/vitest"
-import { Context, Effect, Layer, Schedule } from "effect"
+import { Effect, Schedule } from "effect"
 import { createWalletClient } from "viem"
-import { makeAppLive } from "../src/AppLive.js"
-import { DevChain, DevChainDeployment } from "../src/chain/ChainInProcess.js"
-import { ChainRpc } from "../src/chain/ChainViem.js"
+import { DevChain } from "../src/chain/ChainInProcess.js"
 import { yieldVaultAbi } from "../src/chain/contracts.js"
-import { seedCatalogue } from "../src/db/seed.js"
 import type { Address } from "../src/domain/Address.js"
-import { HttpAppLive } from "../src/http/Server.js"
-import { TestServer, testConfig } from "./support/app.js"
-import { TimeTravel, TimeTravelLive } from "./support/clock.js"
+import { TimeTravel } from "./support/clock.js"
 import { countingRpc } from "./support/countingRpc.js"
 import { getJson, postJson } from "./support/http.js"
-import { slowChain } from "./support/slowChain.js"
+import { SlowWorld, slowChainApp } from "./support/slowChainApp.js"
 import { USDC, randomAddress } from "./support/users.js"
 
 /**
@@ -24,49 +19,24 @@ import { USDC, randomAddress } from "./support/users.js"
  * - a block naming k viewers the view holds costs one eth_call (their funds, read together at that block).
  */
 
-const HARDHAT_KEY_0 = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"
 const BLOCK_MS = 1_000
 
-type Slow = Effect.Effect.Success<ReturnType<typeof slowChain>>
 type Counting = Effect.Effect.Success<ReturnType<typeof countingRpc>>
-class Node extends Context.Tag("test/ChainViewNode")<
-  Node,
-  { readonly chain: Slow; readonly rpc: Counting; readonly viewers: ReadonlyArray<Address> }
->() {}
 
-const World = Layer.unwrapScoped(
-  Effect.gen(function* () {
-    const chain = yield* slowChain({ blockTimeMs: BLOCK_MS, latencyMs: 20 })
-    const rpc = yield* countingRpc(chain.url)
-    const dev = yield* Layer.build(DevChainDeployment({ demo: true, rpcUrl: chain.nodeUrl }))
-    const d = Context.get(dev, DevChain)
-    // 14 USDC each: a 10 USDC session, then 4 left
-    const viewers = Array.from({ length: 6 }, () => randomAddress())
-    for (const v of viewers) yield* d.fund(v, { principal: 14n * USDC, yieldAmount: 0n, allowance: 1_000n * USDC })
-    yield* chain.slowDown()
-    const vars = {
-      RPC_URL: rpc.url,
-      PRIVATE_KEY: HARDHAT_KEY_0,
-      NETWORK_ID: "31337",
-      MOCK_USDC_ADDRESS: d.deployment.usdc,
-      YIELD_VAULT_ADDRESS: d.deployment.vault,
-      STREAMING_WALLET_ADDRESS: d.deployment.wallet,
-      CONFIRMATIONS: "2",
-      STOP_WAIT: "0 millis",
-      SETTLEMENT_POLL_INTERVAL: "50 millis",
-      RECONCILE_INTERVAL: "24 hours",
-      SESSION_MAX_IDLE: "24 hours"
-    }
-    return HttpAppLive.pipe(
-      Layer.provideMerge(TestServer),
-      Layer.provideMerge(makeAppLive(ChainRpc).pipe(Layer.tap((ctx) => Effect.provide(seedCatalogue(), ctx)))),
-      Layer.provideMerge(testConfig(vars)),
-      Layer.provideMerge(TimeTravelLive),
-      Layer.provideMerge(Layer.succeedContext(dev)),
-      Layer.merge(Layer.succeed(Node, { chain, rpc, viewers }))
-    )
+const World = slowChainApp({
+  blockTimeMs: BLOCK_MS,
+  latencyMs: 20,
+  viewers: 6,
+  // 14 USDC each: a 10 USDC session, then 4 left
+  principal: 14n * USDC,
+  env: Effect.succeed({
+    CONFIRMATIONS: "2",
+    STOP_WAIT: "0 millis",
+    SETTLEMENT_POLL_INTERVAL: "50 millis",
+    RECONCILE_INTERVAL: "24 hours",
+    SESSION_MAX_IDLE: "24 hours"
   })
-)
+})
 
 const field = (value: unknown, ...keys: ReadonlyArray<string>): unknown =>
   keys.reduce<unknown>((v, k) => (typeof v === "object" && v !== null ? Reflect.get(v, k) : undefined), value)
@@ -124,7 +94,7 @@ describe("the chain view on a chain with 1 s blocks", () => {
   layer(World, { timeout: 240_000, excludeTestServices: true })((it) => {
     it.effect("after a viewer's settlement is confirmed, their next start asks the chain nothing and sees exactly what is left", () =>
       Effect.gen(function* () {
-        const { rpc, viewers } = yield* Node
+        const { rpc, viewers } = yield* SlowWorld
         const user = viewers[0] ?? randomAddress()
         const sessionId = yield* watchedAndStopped(user)
         const mined = yield* confirmedBlock(sessionId)
@@ -135,7 +105,7 @@ describe("the chain view on a chain with 1 s blocks", () => {
 
     it.effect("the same while the view's re-reads of the viewer fail: its entry from before, less the recorded payment; the next block's re-read after", () =>
       Effect.gen(function* () {
-        const { chain, rpc, viewers } = yield* Node
+        const { chain, rpc, viewers } = yield* SlowWorld
         const user = viewers[1] ?? randomAddress()
         const balance = Effect.map(getJson(`/api/user/${user}/balance`), (a) => String(field(a.body, "data", "totalBalance")))
         // the view holds the viewer's funds (14 USDC) from before the session
@@ -156,7 +126,7 @@ describe("the chain view on a chain with 1 s blocks", () => {
 
     it.effect("a block naming k viewers the view holds costs one eth_call, and their figures are the new ones", () =>
       Effect.gen(function* () {
-        const { chain, rpc, viewers } = yield* Node
+        const { chain, rpc, viewers } = yield* SlowWorld
         const dev = yield* DevChain
         const named = viewers.slice(2)
         // the view holds each viewer's funds

@@ -6,11 +6,10 @@ import { streamingWalletAbi } from "../src/chain/contracts.js"
 import { Chain, type Settlement, contentKeyOf, paymentMismatch, settlementKeyBase } from "../src/domain/Chain.js"
 import { toAddress } from "../src/domain/Address.js"
 import { configFrom } from "./support/app.js"
-import { hardhatNode } from "./support/hardhatNode.js"
+import { HARDHAT_KEY_0, hardhatNode } from "./support/hardhatNode.js"
 import { USDC, fundedViewer, payForSession, randomAddress } from "./support/users.js"
 
 /** Hardhat's well-known account #0, the deployer and operator on a development node. */
-const HARDHAT_KEY_0 = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"
 
 /** The hash of a transaction Hardhat mined and then reported as failed, from anywhere on the error's cause chain. */
 const minedHashOf = (e: unknown): `0x${string}` | undefined => {

@@ -14,7 +14,7 @@ import { costOf } from "../src/domain/Pricing.js"
 import { TestServer, apiClient, configFrom } from "./support/app.js"
 import { TimeTravel, TimeTravelLive } from "./support/clock.js"
 import { FlakyTestApp, whileChainDown } from "./support/flakyChain.js"
-import { hardhatNode } from "./support/hardhatNode.js"
+import { HARDHAT_KEY_0, hardhatNode } from "./support/hardhatNode.js"
 import { killHard, serverProcess } from "./support/process.js"
 import { scratchDatabase } from "./support/database.js"
 import { tcpProxy } from "./support/tcpProxy.js"
@@ -27,7 +27,6 @@ import { postJson } from "./support/http.js"
  * machine's own at 127.0.0.1:5432.
  */
 const PG_ADMIN = process.env.TEST_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/postgres"
-const HARDHAT_KEY_0 = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"
 const cid = (id: string) => ContentId.make(id)
 
 const json = (url: string, init?: RequestInit) =>

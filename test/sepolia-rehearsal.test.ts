@@ -10,7 +10,7 @@ import { mockUsdcBytecode, streamingWalletAbi, yieldVaultAbi } from "../src/chai
 import { deployPaygContracts } from "../src/chain/deploy.js"
 import { contentKeyOf } from "../src/domain/Chain.js"
 import { freshDatabaseUrl } from "./support/database.js"
-import { hardhatNodeWith } from "./support/hardhatNode.js"
+import { HARDHAT_KEY_0, hardhatNodeWith } from "./support/hardhatNode.js"
 import { serverProcess } from "./support/process.js"
 
 /**
@@ -22,7 +22,7 @@ import { serverProcess } from "./support/process.js"
 
 const SEPOLIA = 11155111
 /** Hardhat's public test accounts: #0 the deployer (and operator), #1 the viewer, #6 the creator. */
-const DEPLOYER_KEY = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"
+const DEPLOYER_KEY = HARDHAT_KEY_0
 const DEPLOYER = "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266"
 const VIEWER_KEY = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d"
 const VIEWER = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8"

@@ -16,7 +16,7 @@ import { DatabaseLive } from "../src/db/Database.js"
 import { seedCatalogue } from "../src/db/seed.js"
 import { TestApp, apiClient, configFrom } from "./support/app.js"
 import { TimeTravel } from "./support/clock.js"
-import { hardhatNode } from "./support/hardhatNode.js"
+import { HARDHAT_KEY_0, hardhatNode } from "./support/hardhatNode.js"
 import { postJson } from "./support/http.js"
 import { killHard, serverProcess } from "./support/process.js"
 import { USDC, fundedViewer, payForSession, settlementsOnChain } from "./support/users.js"
@@ -124,7 +124,6 @@ describe("settlement keys and payments", () => {
 
   describe("a fresh database against a deployment that already settled keys (`hardhat node`)", () => {
     const PG_ADMIN = process.env.TEST_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/postgres"
-    const HARDHAT_KEY_0 = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"
     class NodeUrl extends Context.Tag("test/NodeUrl")<NodeUrl, string>() {}
     const World = Layer.unwrapScoped(Effect.map(hardhatNode, (node) => DevChainDeployment({ demo: true, rpcUrl: node.url }).pipe(Layer.merge(Layer.succeed(NodeUrl, node.url)))))
 

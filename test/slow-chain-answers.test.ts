@@ -9,7 +9,7 @@ import { seedCatalogue } from "../src/db/seed.js"
 import { HttpAppLive, nodeServerOn } from "../src/http/Server.js"
 import { yieldVaultAbi } from "../src/chain/contracts.js"
 import { countingRpc } from "./support/countingRpc.js"
-import { hardhatNodeWith } from "./support/hardhatNode.js"
+import { HARDHAT_KEY_0, hardhatNodeWith } from "./support/hardhatNode.js"
 import { testConfig } from "./support/app.js"
 import { USDC, fundedViewer } from "./support/users.js"
 
@@ -23,7 +23,6 @@ import { USDC, fundedViewer } from "./support/users.js"
  * - a deposit and a withdrawal on chain are in the balance within two blocks.
  */
 
-const HARDHAT_KEY_0 = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"
 
 class World extends Context.Tag("test/SlowWorld")<
   World,

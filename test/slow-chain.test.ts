@@ -3,19 +3,17 @@ import { describe, expect, layer } from "@effect/vitest"
 import { Context, Duration, Effect, Layer, Schedule } from "effect"
 import { privateKeyToAccount } from "viem/accounts"
 import { DevChain, DevChainDeployment } from "../src/chain/ChainInProcess.js"
-import { ChainRpc } from "../src/chain/ChainViem.js"
-import { makeAppLive } from "../src/AppLive.js"
 import type { Address } from "../src/domain/Address.js"
 import { DatabaseLive } from "../src/db/Database.js"
 import { seedCatalogue } from "../src/db/seed.js"
-import { HttpAppLive } from "../src/http/Server.js"
-import { TestServer, configFrom, testConfig } from "./support/app.js"
+import { configFrom } from "./support/app.js"
 import { scratchDatabase } from "./support/database.js"
-import { countingRpc } from "./support/countingRpc.js"
 import { killHard, serverProcess } from "./support/process.js"
-import { TimeTravel, TimeTravelLive } from "./support/clock.js"
+import { TimeTravel } from "./support/clock.js"
 import { postJson } from "./support/http.js"
+import { HARDHAT_KEY_0 } from "./support/hardhatNode.js"
 import { slowChain } from "./support/slowChain.js"
+import { SlowWorld, slowChainApp } from "./support/slowChainApp.js"
 import { USDC, randomAddress, settlementsOnChain } from "./support/users.js"
 
 /**
@@ -24,38 +22,19 @@ import { USDC, randomAddress, settlementsOnChain } from "./support/users.js"
  * replaced when stuck, sent again when dropped or reorganised away. Every test ends with one payment
  * per session on chain.
  */
-const HARDHAT_KEY_0 = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"
 const BLOCK_MS = 400
 
-type Slow = Effect.Effect.Success<ReturnType<typeof slowChain>>
-type Counting = Effect.Effect.Success<ReturnType<typeof countingRpc>>
-class SlowNode extends Context.Tag("test/SlowNode")<
-  SlowNode,
-  { readonly chain: Slow; readonly viewers: ReadonlyArray<Address>; readonly rpc: Counting }
->() {}
-
-const World = Layer.unwrapScoped(
-  Effect.gen(function* () {
-    const chain = yield* slowChain({ blockTimeMs: BLOCK_MS, latencyMs: 20 })
-    // in front of the proxy: what the app asks the chain, method by method
-    const rpc = yield* countingRpc(chain.url)
-    const dev = yield* Layer.build(DevChainDeployment({ demo: true, rpcUrl: chain.nodeUrl }))
-    const d = Context.get(dev, DevChain)
-    // viewers funded while the node still automines, then blocks come at the chain's pace
-    const viewers = Array.from({ length: 14 }, () => randomAddress())
-    for (const v of viewers) yield* d.fund(v, { principal: 100n * USDC, yieldAmount: 0n, allowance: 1_000n * USDC })
-    yield* chain.slowDown()
+const World = slowChainApp({
+  blockTimeMs: BLOCK_MS,
+  latencyMs: 20,
+  viewers: 14,
+  principal: 100n * USDC,
+  env: Effect.map(
     // the real PostgreSQL server, whatever TEST_DATABASE_URL says: these tests time sends to 400 ms blocks,
     // and on a loaded machine the embedded database can take most of a block for one stop
-    const database = yield* scratchDatabase(`payg_t_slowsend_${process.pid}_${Date.now()}`)
-    const vars = {
+    scratchDatabase(`payg_t_slowsend_${process.pid}_${Date.now()}`),
+    (database) => ({
       DATABASE_URL: database,
-      RPC_URL: rpc.url,
-      PRIVATE_KEY: HARDHAT_KEY_0,
-      NETWORK_ID: "31337",
-      MOCK_USDC_ADDRESS: d.deployment.usdc,
-      YIELD_VAULT_ADDRESS: d.deployment.vault,
-      STREAMING_WALLET_ADDRESS: d.deployment.wallet,
       CONFIRMATIONS: "3",
       // these tests watch the settlement while it is in flight: a stop answers at once (202)
       STOP_WAIT: "0 millis",
@@ -65,18 +44,9 @@ const World = Layer.unwrapScoped(
       SETTLEMENT_BATCH_WINDOW: "400 millis",
       RECONCILE_INTERVAL: "24 hours",
       SESSION_MAX_IDLE: "24 hours"
-    }
-    return HttpAppLive.pipe(
-      Layer.provideMerge(TestServer),
-      // the catalogue as on the development chain (a PostgreSQL database is not seeded at start)
-      Layer.provideMerge(makeAppLive(ChainRpc).pipe(Layer.tap((ctx) => Effect.provide(seedCatalogue(), ctx)))),
-      Layer.provideMerge(testConfig(vars)),
-      Layer.provideMerge(TimeTravelLive),
-      Layer.provideMerge(Layer.succeedContext(dev)),
-      Layer.merge(Layer.succeed(SlowNode, { chain, viewers, rpc }))
-    )
-  })
-)
+    })
+  )
+})
 
 interface Row {
   readonly status: string
@@ -123,7 +93,7 @@ describe("settlement on a slow chain", () => {
   layer(World, { timeout: 240_000, excludeTestServices: true })((it) => {
     it.effect("stops of one block go into one transaction, its hash is recorded at once, and it counts after 3 confirmations", () =>
       Effect.gen(function* () {
-        const { chain, viewers } = yield* SlowNode
+        const { chain, viewers } = yield* SlowWorld
         const sessions = yield* startSessions(viewers.slice(0, 3))
         const stops = yield* Effect.forEach(sessions, (s, i) => stop(s.sessionId, viewers[i] ?? randomAddress()), { concurrency: "unbounded" })
         for (const r of stops) expect(r.status).toBe(202)
@@ -140,11 +110,11 @@ describe("settlement on a slow chain", () => {
 
     it.effect("the next batch is sent without waiting for the previous one's confirmations, with the next nonce", () =>
       Effect.gen(function* () {
-        const { viewers } = yield* SlowNode
+        const { viewers } = yield* SlowWorld
         const [a, b] = yield* startSessions(viewers.slice(3, 5))
         if (!a || !b) throw new Error("two sessions expected")
         // blocks only when the test mines them: the first transaction gets one block, not its 3 confirmations
-        const { chain } = yield* SlowNode
+        const { chain } = yield* SlowWorld
         yield* chain.halt
         yield* stop(a.sessionId, viewers[3] ?? randomAddress())
         yield* waitFor(a.sessionId, (r) => r.txHash !== null)
@@ -171,7 +141,7 @@ describe("settlement on a slow chain", () => {
 
     it.effect("a transaction stuck under a high base fee is replaced with the same nonce and fees 10% higher or more, and pays once", () =>
       Effect.gen(function* () {
-        const { chain, viewers } = yield* SlowNode
+        const { chain, viewers } = yield* SlowWorld
         const [s] = yield* startSessions(viewers.slice(5, 6))
         if (!s) throw new Error("a session expected")
         // sent while no block comes; the next block then asks a base fee far above the fee cap it was sent with
@@ -193,7 +163,7 @@ describe("settlement on a slow chain", () => {
 
     it.effect("a transaction dropped from the mempool is sent again; one reorganised away goes back to pending and pays once", () =>
       Effect.gen(function* () {
-        const { chain, viewers } = yield* SlowNode
+        const { chain, viewers } = yield* SlowWorld
         const [dropped, reorged] = yield* startSessions(viewers.slice(6, 8))
         if (!dropped || !reorged) throw new Error("two sessions expected")
         // dropped: no block is mined while it sits in the mempool, then the node forgets it
@@ -232,7 +202,7 @@ describe("settlement on a slow chain", () => {
 
     it.effect("stops spread over several blocks each land in the first or second block after the head at their stop, one transaction of ours per block, one payment each", () =>
       Effect.gen(function* () {
-        const { chain, rpc, viewers } = yield* SlowNode
+        const { chain, rpc, viewers } = yield* SlowWorld
         const spread = viewers.slice(8, 14)
         const sessions = yield* startSessions(spread)
         // blocks at the chain's own pace for a while: the sender learns it (the time travel above was a jump)
@@ -304,6 +274,8 @@ describe("settlement on a slow chain", () => {
       }))
   })
 })
+
+type Slow = Effect.Effect.Success<ReturnType<typeof slowChain>>
 
 describe("a server process on a slow chain", () => {
   class Crash extends Context.Tag("test/Crash")<Crash, { readonly chain: Slow; readonly env: Record<string, string>; readonly viewers: ReadonlyArray<Address> }>() {}

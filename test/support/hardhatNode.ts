@@ -3,6 +3,9 @@ import { spawn } from "node:child_process"
 import { createPublicClient, http } from "viem"
 import { freePort } from "./process.js"
 
+/** The private key of the first account every `hardhat node` funds (Hardhat's published test key): the operator in tests. */
+export const HARDHAT_KEY_0 = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"
+
 /**
  * `hardhat node` on a free local port for the life of the scope; yields its URL once it answers.
  * `env` adds to the node's environment, e.g. hardhat.config.cts's HARDHAT_CHAIN_ID and HARDHAT_BLOCK_TIME.
