@@ -7,6 +7,7 @@ import { bodyLimiting } from "./middleware/BodyLimiting.js"
 import { compressing } from "./middleware/Compressing.js"
 import { cors } from "./middleware/Cors.js"
 import { httpMetrics } from "./middleware/HttpMetrics.js"
+import { pathGuard } from "./middleware/PathGuard.js"
 import { type AnswerRule, type Middleware, type Stage, answerEveryResponse, withHeaders } from "./middleware/Middleware.js"
 import { rateLimiting } from "./middleware/RateLimiting.js"
 import { requestIdIn, requestLog } from "./middleware/RequestLog.js"
@@ -31,10 +32,11 @@ export { requestIdOf } from "./middleware/RequestLog.js"
  * 4. the seed's error body for every error answer;
  * 5. CORS: preflights answered here, the origin's headers on every other answer;
  * 6. security headers (ENABLE_HELMET);
- * 7. body limit (413, declared or chunked), before the rate limit counts the request;
- * 8. rate limit (429, RateLimit-* headers; /health and /metrics exempt);
- * 9. REQUEST_TIMEOUT (503);
- * 10. compression (ENABLE_COMPRESSION).
+ * 7. a `;` in the path is a 404 (PathGuard: the router would read it as a query string);
+ * 8. body limit (413, declared or chunked), before the rate limit counts the request;
+ * 9. rate limit (429, RateLimit-* headers; /health and /metrics exempt);
+ * 10. REQUEST_TIMEOUT (503);
+ * 11. compression (ENABLE_COMPRESSION).
  *
  * What the stages do to the answer runs in one pre-response handler, installed once per request (the
  * platform writes the router's answer inside the app, before any middleware returns): every stage's
@@ -84,6 +86,7 @@ export const HttpPipelineLive = Layer.scoped(
       seedErrorBody,
       cors(policy),
       ...(security.enableHelmet ? [securityHeaders] : []),
+      pathGuard,
       bodyLimiting(security.bodyLimitBytes),
       ...(limiter === undefined ? [] : [rateLimiting(limiter, makeClientIp(security.trustProxy), security.rateLimitWindowMs)]),
       timeout(security.requestTimeout, everyAnswer),
